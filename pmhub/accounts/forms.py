@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+
+from pmhub.accounts.models import ApiToken
+
+
+class LoginForm(AuthenticationForm):
+    """Email + password, refusing further tries after too many failures for one email and address."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account.",
+        "throttled": "Too many failed attempts. Wait 15 minutes, or reset your password.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "email", "type": "email", "placeholder": "you@company.com"}
+        )
+        self.fields["password"].widget.attrs["placeholder"] = "Password"
+
+    def _throttle_key(self) -> str:
+        email = (self.data.get("username") or "").strip().lower()
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        return f"login-failures:{email}:{address}"
+
+    def clean(self) -> dict[str, Any]:
+        key = self._throttle_key()
+        if (cache.get(key) or 0) >= settings.PMHUB_LOGIN_ATTEMPTS:
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=settings.PMHUB_LOGIN_WINDOW_SECONDS)
+            raise
+
+
+class SignupForm(forms.Form):
+    """Create an account while accepting an invitation (the email comes from the invitation)."""
+
+    name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    password = forms.CharField(
+        min_length=8, max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=80, widget=forms.TextInput(attrs={"placeholder": "e.g. CI backlog export"})
+    )
+    access = forms.ChoiceField(choices=ApiToken.Access.choices, initial=ApiToken.Access.READ,
+                               widget=forms.RadioSelect)

@@ -1,0 +1,57 @@
+"""API plumbing shared by every endpoint: the one error format and the default pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, pagination
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from pmhub.core.exceptions import ApplicationError
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Keyset pagination on the primary key: stable under inserts and constant cost per page."""
+
+    ordering = "id"
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Answer every error as `{"message": str, "extra": {...}}`.
+
+    Unknown exceptions are not caught: they are bugs and must surface as 500s.
+    """
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, ApplicationError):
+        return Response({"message": exc.message, "extra": exc.extra}, status=400)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"message": "Validation error", "extra": {"fields": response.data}}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        response.data = {"message": str(detail), "extra": {}}
+    return response
+
+
+def paginated_response(
+    *, view: Any, queryset: Any, serializer_class: type, request: Any
+) -> Response:
+    """One cursor page of `queryset` through `serializer_class`, with next/previous links."""
+    paginator = CursorPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -1,0 +1,16 @@
+"""Development: what the dev run command (`python3 -m pmhub.dev`) starts with."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")
+
+from pmhub.settings.base import *  # noqa: E402, F403
+
+DEBUG = True
+ALLOWED_HOSTS = ["*"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

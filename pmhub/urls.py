@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from pmhub.core.access import public_view
+from pmhub.core.health import health
+from pmhub.workspaces import views as workspace_views
+
+workspace_patterns = [
+    path("", include("pmhub.workspaces.urls")),
+    path("discovery/", include("discovery.urls")),
+    path("backlog/", include("backlog.urls")),
+    path("roadmap/", include("roadmap.urls")),
+    path("docs/", include("docs.urls")),
+]
+
+urlpatterns = [
+    path("", workspace_views.home, name="home"),
+    path("health/", health, name="health"),
+    path("accounts/", include("pmhub.accounts.urls")),
+    path("workspaces/new/", workspace_views.workspace_create_view, name="workspace-create"),
+    path("invitations/<str:token>/", workspace_views.invitation_accept_view,
+         name="invitation-accept"),
+    path("w/<slug:workspace_slug>/", include(workspace_patterns)),
+    path("api/v1/", include("pmhub.api_urls")),
+    path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/docs/", public_view(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+         name="api-docs"),
+]
