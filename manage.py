@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Django's command-line utility. Production settings unless DJANGO_SETTINGS_MODULE says otherwise."""
+"""Django's command-line utility. Production settings unless DJANGO_SETTINGS_MODULE says so."""
 
 from __future__ import annotations
 

@@ -16,11 +16,18 @@ app_name = "api"
 
 urlpatterns = [
     path("me/", MeApi.as_view(), name="me"),
-    path("workspaces/<slug:workspace_slug>/", WorkspaceDetailApi.as_view(),
-         name="workspace-detail"),
+    path(
+        "workspaces/<slug:workspace_slug>/", WorkspaceDetailApi.as_view(), name="workspace-detail"
+    ),
     path("workspaces/<slug:workspace_slug>/members/", MemberListApi.as_view(), name="member-list"),
-    path("workspaces/<slug:workspace_slug>/members/<int:member_id>/", MemberDetailApi.as_view(),
-         name="member-detail"),
-    path("workspaces/<slug:workspace_slug>/invitations/", InvitationListCreateApi.as_view(),
-         name="invitation-list"),
+    path(
+        "workspaces/<slug:workspace_slug>/members/<int:member_id>/",
+        MemberDetailApi.as_view(),
+        name="member-detail",
+    ),
+    path(
+        "workspaces/<slug:workspace_slug>/invitations/",
+        InvitationListCreateApi.as_view(),
+        name="invitation-list",
+    ),
 ]

@@ -20,11 +20,15 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("accounts/", include("pmhub.accounts.urls")),
     path("workspaces/new/", workspace_views.workspace_create_view, name="workspace-create"),
-    path("invitations/<str:token>/", workspace_views.invitation_accept_view,
-         name="invitation-accept"),
+    path(
+        "invitations/<str:token>/", workspace_views.invitation_accept_view, name="invitation-accept"
+    ),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
     path("api/v1/", include("pmhub.api_urls")),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
-    path("api/docs/", public_view(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
-         name="api-docs"),
+    path(
+        "api/docs/",
+        public_view(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]

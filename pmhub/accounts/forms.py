@@ -11,7 +11,7 @@ from pmhub.accounts.models import ApiToken
 
 
 class LoginForm(AuthenticationForm):
-    """Email + password, refusing further tries after too many failures for one email and address."""
+    """Email + password; refuses further tries after too many failures for an email and address."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -51,7 +51,8 @@ class SignupForm(forms.Form):
 
     name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     password = forms.CharField(
-        min_length=8, max_length=128,
+        min_length=8,
+        max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -60,5 +61,6 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         max_length=80, widget=forms.TextInput(attrs={"placeholder": "e.g. CI backlog export"})
     )
-    access = forms.ChoiceField(choices=ApiToken.Access.choices, initial=ApiToken.Access.READ,
-                               widget=forms.RadioSelect)
+    access = forms.ChoiceField(
+        choices=ApiToken.Access.choices, initial=ApiToken.Access.READ, widget=forms.RadioSelect
+    )

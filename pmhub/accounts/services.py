@@ -50,8 +50,13 @@ def api_token_create(
     )
     token.full_clean()
     token.save()
-    audit_record(workspace=workspace, actor=user, action="token.created", target=token,
-                 changes={"name": name, "access": access})
+    audit_record(
+        workspace=workspace,
+        actor=user,
+        action="token.created",
+        target=token,
+        changes={"name": name, "access": access},
+    )
     return token, raw
 
 
@@ -62,8 +67,13 @@ def api_token_revoke(*, workspace: Workspace, actor: User, token: ApiToken) -> A
         raise ApplicationError("This token is already revoked.")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at", "updated_at"])
-    audit_record(workspace=workspace, actor=actor, action="token.revoked", target=token,
-                 changes={"name": token.name})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="token.revoked",
+        target=token,
+        changes={"name": token.name},
+    )
     return token
 
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 
-TOKEN_PREFIX = "pmh_"
+TOKEN_PREFIX = "pmh_"  # noqa: S105 - a public marker, not a secret.
 _TOKEN_RE = re.compile(r"^pmh_[A-Za-z0-9_-]{40}$")
 
 

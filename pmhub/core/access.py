@@ -32,7 +32,11 @@ def public_view(view: F) -> F:
 
 def access_of(callback: Any) -> str | None:
     """The declared policy of a resolved URL callback (function or class-based view)."""
-    for candidate in (callback, getattr(callback, "view_class", None), getattr(callback, "cls", None)):
+    for candidate in (
+        callback,
+        getattr(callback, "view_class", None),
+        getattr(callback, "cls", None),
+    ):
         policy = getattr(candidate, ATTRIBUTE, None)
         if policy:
             return policy

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery.beat import PersistentScheduler
 
 from pmhub.core.heartbeats import BEAT, heartbeat_record
+
+logger = logging.getLogger(__name__)
 
 
 class HeartbeatScheduler(PersistentScheduler):
@@ -17,7 +20,7 @@ class HeartbeatScheduler(PersistentScheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
         try:
             heartbeat_record(component=BEAT)
-        except Exception:  # noqa: BLE001
+        except Exception:
             # A Redis hiccup must not stop the schedule; /health/ will report beat stale instead.
-            pass
+            logger.warning("could not record beat heartbeat", exc_info=True)
         return super().tick(*args, **kwargs)

@@ -9,9 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 
-def email_send(
-    *, to: list[str], subject: str, template: str, context: dict[str, Any]
-) -> None:
+def email_send(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> None:
     """Render `<template>.txt` and `<template>.html` and send them through the configured SMTP."""
     context = {"base_url": settings.PMHUB_BASE_URL, **context}
     text = render_to_string(f"{template}.txt", context)

@@ -6,8 +6,10 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable(
-    "strikethrough"
+_md = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False})
+    .enable("table")
+    .enable("strikethrough")
 )
 
 ALLOWED_TAGS = {

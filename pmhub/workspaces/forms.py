@@ -7,7 +7,9 @@ from pmhub.workspaces.roles import Role
 
 
 class WorkspaceCreateForm(forms.Form):
-    name = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"placeholder": "Acme Inc."}))
+    name = forms.CharField(
+        max_length=80, widget=forms.TextInput(attrs={"placeholder": "Acme Inc."})
+    )
     slug = forms.CharField(
         max_length=50,
         validators=[SLUG_VALIDATOR],
@@ -22,8 +24,9 @@ class WorkspaceRenameForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(
-        attrs={"placeholder": "colleague@company.com"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"placeholder": "colleague@company.com"})
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
 
 

@@ -36,10 +36,20 @@ def workspace_create(*, actor: User, name: str, slug: str) -> Workspace:
     except IntegrityError as exc:
         raise ValidationError({"slug": "This address is already taken."}) from exc
     membership = Membership.objects.create(workspace=workspace, user=actor, role=Role.ADMIN)
-    audit_record(workspace=workspace, actor=actor, action="workspace.created", target=workspace,
-                 changes={"name": workspace.name, "slug": workspace.slug})
-    audit_record(workspace=workspace, actor=actor, action="member.added", target=membership,
-                 changes={"role": Role.ADMIN.value})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="workspace.created",
+        target=workspace,
+        changes={"name": workspace.name, "slug": workspace.slug},
+    )
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="member.added",
+        target=membership,
+        changes={"role": Role.ADMIN.value},
+    )
     return workspace
 
 
@@ -52,8 +62,13 @@ def workspace_update(*, workspace: Workspace, actor: User, name: str) -> Workspa
     workspace.full_clean()
     if workspace.name != old:
         workspace.save(update_fields=["name"])
-        audit_record(workspace=workspace, actor=actor, action="workspace.renamed",
-                     target=workspace, changes={"name": [old, workspace.name]})
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="workspace.renamed",
+            target=workspace,
+            changes={"name": [old, workspace.name]},
+        )
     return workspace
 
 
@@ -83,8 +98,8 @@ def membership_role_change(
     if role not in Role.values:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.values)}."})
     _lock_admins(workspace)
-    membership = Membership.objects.for_workspace(workspace).select_for_update().get(
-        id=membership.id
+    membership = (
+        Membership.objects.for_workspace(workspace).select_for_update().get(id=membership.id)
     )
     if membership.role == role:
         return membership
@@ -93,39 +108,52 @@ def membership_role_change(
     old = membership.role
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
-    audit_record(workspace=workspace, actor=actor, action="member.role_changed",
-                 target=membership, changes={"role": [old, role]})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="member.role_changed",
+        target=membership,
+        changes={"role": [old, role]},
+    )
     return membership
 
 
-def _membership_delete(*, workspace: Workspace, actor: User, membership: Membership,
-                       action: str) -> None:
+def _membership_delete(
+    *, workspace: Workspace, actor: User, membership: Membership, action: str
+) -> None:
     _lock_admins(workspace)
-    membership = Membership.objects.for_workspace(workspace).select_for_update().get(
-        id=membership.id
+    membership = (
+        Membership.objects.for_workspace(workspace).select_for_update().get(id=membership.id)
     )
     _ensure_admin_remains(workspace=workspace, membership=membership)
     # A former member's tokens must stop working at once.
     ApiToken.objects.for_workspace(workspace).filter(
         user_id=membership.user_id, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
-    audit_record(workspace=workspace, actor=actor, action=action, target=membership,
-                 changes={"email": membership.user.email, "role": membership.role})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action=action,
+        target=membership,
+        changes={"email": membership.user.email, "role": membership.role},
+    )
     membership.delete()
 
 
 @transaction.atomic
 def membership_remove(*, workspace: Workspace, actor: User, membership: Membership) -> None:
     """Remove someone from the workspace and revoke their tokens in it."""
-    _membership_delete(workspace=workspace, actor=actor, membership=membership,
-                       action="member.removed")
+    _membership_delete(
+        workspace=workspace, actor=actor, membership=membership, action="member.removed"
+    )
 
 
 @transaction.atomic
 def membership_leave(*, workspace: Workspace, membership: Membership) -> None:
     """The member leaves on their own; the last admin cannot."""
-    _membership_delete(workspace=workspace, actor=membership.user, membership=membership,
-                       action="member.left")
+    _membership_delete(
+        workspace=workspace, actor=membership.user, membership=membership, action="member.left"
+    )
 
 
 def invitation_token(invitation: Invitation) -> str:
@@ -170,8 +198,13 @@ def invitation_create(*, workspace: Workspace, actor: User, email: str, role: st
         raise ApplicationError(
             f"{email} already has an open invitation. Resend it or revoke it first."
         ) from exc
-    audit_record(workspace=workspace, actor=actor, action="invitation.created", target=invitation,
-                 changes={"email": email, "role": role})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="invitation.created",
+        target=invitation,
+        changes={"email": email, "role": role},
+    )
     invitation_send_task.delay_on_commit(workspace_id=workspace.id, invitation_id=invitation.id)
     return invitation
 
@@ -181,31 +214,41 @@ def invitation_resend(*, workspace: Workspace, actor: User, invitation: Invitati
     """Send the invitation again with a fresh expiry."""
     from pmhub.workspaces.tasks import invitation_send_task
 
-    invitation = Invitation.objects.for_workspace(workspace).select_for_update().get(
-        id=invitation.id
+    invitation = (
+        Invitation.objects.for_workspace(workspace).select_for_update().get(id=invitation.id)
     )
     if not invitation.is_open:
         raise ApplicationError("This invitation is no longer open.")
     invitation.expires_at = timezone.now() + timedelta(days=settings.PMHUB_INVITATION_DAYS)
     invitation.email_status = Invitation.EmailStatus.PENDING
     invitation.save(update_fields=["expires_at", "email_status", "updated_at"])
-    audit_record(workspace=workspace, actor=actor, action="invitation.resent", target=invitation,
-                 changes={"email": invitation.email})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="invitation.resent",
+        target=invitation,
+        changes={"email": invitation.email},
+    )
     invitation_send_task.delay_on_commit(workspace_id=workspace.id, invitation_id=invitation.id)
     return invitation
 
 
 @transaction.atomic
 def invitation_revoke(*, workspace: Workspace, actor: User, invitation: Invitation) -> None:
-    invitation = Invitation.objects.for_workspace(workspace).select_for_update().get(
-        id=invitation.id
+    invitation = (
+        Invitation.objects.for_workspace(workspace).select_for_update().get(id=invitation.id)
     )
     if not invitation.is_open:
         raise ApplicationError("This invitation is no longer open.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at", "updated_at"])
-    audit_record(workspace=workspace, actor=actor, action="invitation.revoked", target=invitation,
-                 changes={"email": invitation.email})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="invitation.revoked",
+        target=invitation,
+        changes={"email": invitation.email},
+    )
 
 
 @transaction.atomic
@@ -254,7 +297,9 @@ def invitation_from_token(token: str) -> Invitation:
         raise ApplicationError("This invitation link is not valid. Ask for a new one.") from exc
     # cross-workspace: the signed link itself names the workspace; there is no other edge here.
     invitation = (
-        Invitation.objects.unscoped().select_related("workspace", "invited_by").filter(key=key)
+        Invitation.objects.unscoped()
+        .select_related("workspace", "invited_by")
+        .filter(key=key)
         .first()
     )
     if invitation is None or invitation.revoked_at is not None:
@@ -270,14 +315,17 @@ def invitation_from_token(token: str) -> Invitation:
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Join the workspace of the invitation as `user`, whose email must be the invited one."""
     invitation = invitation_from_token(token)
-    invitation = Invitation.objects.for_workspace(invitation.workspace).select_for_update().get(
-        id=invitation.id
+    invitation = (
+        Invitation.objects.for_workspace(invitation.workspace)
+        .select_for_update()
+        .get(id=invitation.id)
     )
     if not invitation.is_open:
         raise ApplicationError("This invitation has already been used.")
     if user.email.lower() != invitation.email.lower():
         raise ApplicationError(
-            f"This invitation was sent to {invitation.email}. Log in with that address to accept it."
+            f"This invitation was sent to {invitation.email}. "
+            "Log in with that address to accept it."
         )
     workspace = invitation.workspace
     membership, created = Membership.objects.for_workspace(workspace).get_or_create(
@@ -287,8 +335,13 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
     if created:
-        audit_record(workspace=workspace, actor=user, action="member.joined", target=membership,
-                     changes={"role": membership.role, "invitation": invitation.id})
+        audit_record(
+            workspace=workspace,
+            actor=user,
+            action="member.joined",
+            target=membership,
+            changes={"role": membership.role, "invitation": invitation.id},
+        )
     return membership
 
 

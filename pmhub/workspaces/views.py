@@ -102,8 +102,9 @@ def settings_general(request: HttpRequest) -> HttpResponse:
     return render(request, "workspaces/settings_general.html", {"form": form, "tab": "general"})
 
 
-def _members_page(request: HttpRequest, *, invite_form: InvitationForm | None = None,
-                  status: int = 200) -> HttpResponse:
+def _members_page(
+    request: HttpRequest, *, invite_form: InvitationForm | None = None, status: int = 200
+) -> HttpResponse:
     workspace = request.workspace
     is_admin = can_manage_members(request.membership)
     context = {
@@ -130,8 +131,9 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
     if form.is_valid():
         try:
-            invitation = invitation_create(workspace=request.workspace, actor=request.user,
-                                           **form.cleaned_data)
+            invitation = invitation_create(
+                workspace=request.workspace, actor=request.user, **form.cleaned_data
+            )
         except (ValidationError, ApplicationError) as exc:
             form_add_service_error(form, exc)
         else:
@@ -189,13 +191,20 @@ def member_role_view(request: HttpRequest, member_id: int) -> HttpResponse:
         messages.error(request, "Choose admin, editor or viewer.")
     else:
         try:
-            membership_role_change(workspace=request.workspace, actor=request.user,
-                                   membership=membership, role=form.cleaned_data["role"])
+            membership_role_change(
+                workspace=request.workspace,
+                actor=request.user,
+                membership=membership,
+                role=form.cleaned_data["role"],
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{membership.user.display_name} is now "
-                                      f"{Role(form.cleaned_data['role']).label.lower()}.")
+            messages.success(
+                request,
+                f"{membership.user.display_name} is now "
+                f"{Role(form.cleaned_data['role']).label.lower()}.",
+            )
     return redirect("workspaces:members", workspace_slug=request.workspace.slug)
 
 
@@ -235,8 +244,9 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            token, raw = api_token_create(workspace=workspace, user=request.user,
-                                          **form.cleaned_data)
+            token, raw = api_token_create(
+                workspace=workspace, user=request.user, **form.cleaned_data
+            )
         except (ValidationError, ApplicationError) as exc:
             form_add_service_error(form, exc)
         else:
@@ -252,8 +262,9 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
         "new_token": request.session.pop("new_api_token", None),
         "shows_everyone": is_admin,
     }
-    return render(request, "workspaces/settings_tokens.html", context,
-                  status=400 if form.errors else 200)
+    return render(
+        request, "workspaces/settings_tokens.html", context, status=400 if form.errors else 200
+    )
 
 
 @workspace_view(roles={"POST": Role.VIEWER})
@@ -309,8 +320,9 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = invitation_from_token(token)
     except ApplicationError as exc:
-        return render(request, "workspaces/invitation_invalid.html", {"message": exc.message},
-                      status=410)
+        return render(
+            request, "workspaces/invitation_invalid.html", {"message": exc.message}, status=410
+        )
     has_account = user_exists(email=invitation.email)
     signup_form = SignupForm(request.POST or None) if not request.user.is_authenticated else None
     error = ""
@@ -322,8 +334,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 raise ApplicationError("Log in first to accept this invitation.")
             elif signup_form is not None and signup_form.is_valid():
                 membership = invitation_accept_with_signup(token=token, **signup_form.cleaned_data)
-                login(request, membership.user,
-                      backend="django.contrib.auth.backends.ModelBackend")
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             else:
                 membership = None
         except (ValidationError, ApplicationError) as exc:
@@ -342,5 +353,9 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         "error": error,
         "login_url": f"{reverse('accounts:login')}?next={request.path}",
     }
-    return render(request, "workspaces/invitation_accept.html", context,
-                  status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "workspaces/invitation_accept.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )

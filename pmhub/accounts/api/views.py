@@ -40,10 +40,12 @@ class MeApi(UserApiView):
             {"slug": m.workspace.slug, "name": m.workspace.name, "role": m.role}
             for m in memberships
         ]
-        return Response({
-            "id": user.id,
-            "email": user.email,
-            "name": user.name,
-            "workspaces": self.WorkspaceSerializer(workspaces, many=True).data,
-            "token": self.TokenSerializer(token).data if token else None,
-        })
+        return Response(
+            {
+                "id": user.id,
+                "email": user.email,
+                "name": user.name,
+                "workspaces": self.WorkspaceSerializer(workspaces, many=True).data,
+                "token": self.TokenSerializer(token).data if token else None,
+            }
+        )

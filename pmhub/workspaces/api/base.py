@@ -65,7 +65,11 @@ class WorkspaceApiView(APIView):
         if membership is None:
             raise Http404
         method = (request.method or "GET").upper()
-        if token is not None and token.access == ApiToken.Access.READ and method not in SAFE_METHODS:
+        if (
+            token is not None
+            and token.access == ApiToken.Access.READ
+            and method not in SAFE_METHODS
+        ):
             raise exceptions.PermissionDenied("This API token is read-only.")
         if not role_allows(membership.role, role_required_for(method, self.required_roles)):
             raise exceptions.PermissionDenied("Your role in this workspace does not allow this.")

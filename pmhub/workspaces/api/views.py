@@ -46,13 +46,17 @@ class WorkspaceDetailApi(WorkspaceApiView):
     def get(self, request: Request) -> Response:
         return Response(WorkspaceOutputSerializer(self.workspace).data)
 
-    @extend_schema(request=InputSerializer, responses=WorkspaceOutputSerializer,
-                   summary="Rename the workspace (admin)")
+    @extend_schema(
+        request=InputSerializer,
+        responses=WorkspaceOutputSerializer,
+        summary="Rename the workspace (admin)",
+    )
     def patch(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        workspace = workspace_update(workspace=self.workspace, actor=request.user,
-                                     **data.validated_data)
+        workspace = workspace_update(
+            workspace=self.workspace, actor=request.user, **data.validated_data
+        )
         return Response(WorkspaceOutputSerializer(workspace).data)
 
 
@@ -64,9 +68,12 @@ class MemberListApi(WorkspaceApiView):
 
     @extend_schema(responses=MemberOutputSerializer(many=True), summary="Members of the workspace")
     def get(self, request: Request) -> Response:
-        return paginated_response(view=self, request=request,
-                                  queryset=self.get_workspace_queryset(self.workspace),
-                                  serializer_class=MemberOutputSerializer)
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=self.get_workspace_queryset(self.workspace),
+            serializer_class=MemberOutputSerializer,
+        )
 
 
 class MemberDetailApi(WorkspaceApiView):
@@ -83,13 +90,17 @@ class MemberDetailApi(WorkspaceApiView):
         membership = membership_get(workspace=self.workspace, membership_id=member_id)
         return Response(MemberOutputSerializer(membership).data)
 
-    @extend_schema(request=InputSerializer, responses=MemberOutputSerializer,
-                   summary="Change a member's role (admin)")
+    @extend_schema(
+        request=InputSerializer,
+        responses=MemberOutputSerializer,
+        summary="Change a member's role (admin)",
+    )
     def patch(self, request: Request, member_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = membership_role_change(
-            workspace=self.workspace, actor=request.user,
+            workspace=self.workspace,
+            actor=request.user,
             membership=membership_get(workspace=self.workspace, membership_id=member_id),
             role=data.validated_data["role"],
         )
@@ -98,7 +109,8 @@ class MemberDetailApi(WorkspaceApiView):
     @extend_schema(responses={204: None}, summary="Remove a member (admin)")
     def delete(self, request: Request, member_id: int) -> Response:
         membership_remove(
-            workspace=self.workspace, actor=request.user,
+            workspace=self.workspace,
+            actor=request.user,
             membership=membership_get(workspace=self.workspace, membership_id=member_id),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -120,19 +132,26 @@ class InvitationListCreateApi(WorkspaceApiView):
     def get_workspace_queryset(self, workspace: Workspace) -> QuerySet[Invitation]:
         return invitation_list_open(workspace=workspace)
 
-    @extend_schema(responses=InvitationOutputSerializer(many=True),
-                   summary="Open invitations (admin)")
+    @extend_schema(
+        responses=InvitationOutputSerializer(many=True), summary="Open invitations (admin)"
+    )
     def get(self, request: Request) -> Response:
-        return paginated_response(view=self, request=request,
-                                  queryset=self.get_workspace_queryset(self.workspace),
-                                  serializer_class=InvitationOutputSerializer)
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=self.get_workspace_queryset(self.workspace),
+            serializer_class=InvitationOutputSerializer,
+        )
 
-    @extend_schema(request=InputSerializer, responses={201: InvitationOutputSerializer},
-                   summary="Invite someone by email (admin)")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: InvitationOutputSerializer},
+        summary="Invite someone by email (admin)",
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invitation = invitation_create(workspace=self.workspace, actor=request.user,
-                                       **data.validated_data)
+        invitation = invitation_create(
+            workspace=self.workspace, actor=request.user, **data.validated_data
+        )
         return Response(InvitationOutputSerializer(invitation).data, status=201)
-
