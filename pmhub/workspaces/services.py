@@ -261,7 +261,7 @@ def invitation_email_send(*, workspace: Workspace, invitation_id: int) -> bool:
 
     invitation = (
         Invitation.objects.for_workspace(workspace)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("invited_by", "workspace")
         .filter(id=invitation_id)
         .first()
