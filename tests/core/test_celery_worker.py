@@ -46,11 +46,15 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(
 ):
     smtp_server.messages.clear()
 
-    with pytest.raises(Rollback), transaction.atomic():
-        invitation_create(
-            workspace=workspace, actor=admin, email="ghost@example.com", role="viewer"
-        )
-        raise Rollback
+    def invite_then_roll_back():
+        with transaction.atomic():
+            invitation_create(
+                workspace=workspace, actor=admin, email="ghost@example.com", role="viewer"
+            )
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        invite_then_roll_back()
 
     # The worker runs one task at a time in order: once this later mail arrives, a task for the
     # rolled-back invitation would already have run.

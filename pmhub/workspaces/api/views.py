@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,6 +39,7 @@ class MemberOutputSerializer(serializers.ModelSerializer):
 class WorkspaceDetailApi(WorkspaceApiView):
     required_roles = {"PATCH": Role.ADMIN}
 
+    @extend_schema_serializer(component_name="WorkspaceUpdateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=80)
 
@@ -79,6 +80,7 @@ class MemberListApi(WorkspaceApiView):
 class MemberDetailApi(WorkspaceApiView):
     required_roles = {"PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
 
+    @extend_schema_serializer(component_name="MemberRoleInput")
     class InputSerializer(serializers.Serializer):
         role = serializers.ChoiceField(choices=Role.choices)
 
@@ -125,6 +127,7 @@ class InvitationOutputSerializer(serializers.ModelSerializer):
 class InvitationListCreateApi(WorkspaceApiView):
     required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
 
+    @extend_schema_serializer(component_name="InvitationCreateInput")
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.EDITOR)

@@ -1,0 +1,206 @@
+"""Every URL pattern and API route, probed as an outsider, an anonymous visitor and a foreign token.
+
+Routes declare an access policy (pmhub.core.access). A route without one, or with a URL argument
+this crawler cannot fill, fails the suite: every future route is covered the day it is added.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from pmhub.accounts.services import api_token_create
+from pmhub.core.access import PUBLIC, USER, WORKSPACE, access_of
+from pmhub.workspaces.models import Membership
+from pmhub.workspaces.services import invitation_create, invitation_token
+
+PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # e.g. "/w/<slug:workspace_slug>/settings/members/<int:member_id>/role/"
+    callback: Any
+    name: str
+
+    @property
+    def parameters(self) -> list[str]:
+        return [m["name"] for m in PARAMETER.finditer(self.template)]
+
+    @property
+    def is_api(self) -> bool:
+        return self.template.startswith("/api/")
+
+    @property
+    def methods(self) -> list[str]:
+        view_class = getattr(self.callback, "cls", None)
+        if view_class is not None:  # DRF: the handlers the class defines.
+            return [m for m in HTTP_METHODS if hasattr(view_class, m)]
+        return ["get", "post"]  # Function views: try both; a wrong method must still be 404.
+
+    def url(self, values: dict[str, str]) -> str:
+        return PARAMETER.sub(lambda m: str(values[m["name"]]), self.template)
+
+
+def _walk(patterns: list[Any], prefix: str = "") -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield Route("/" + prefix + str(entry.pattern), entry.callback, entry.name or "")
+
+
+def all_routes() -> list[Route]:
+    return list(_walk(get_resolver().url_patterns))
+
+
+def _route_id(route: Route) -> str:
+    return route.template
+
+
+@pytest.fixture
+def world(workspace, other_workspace, admin, member, outsider):
+    """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
+    invitation = invitation_create(
+        workspace=workspace, actor=admin, email="invitee@example.com", role="viewer"
+    )
+    token, _raw = api_token_create(workspace=workspace, user=member, name="ci", access="read")
+    _foreign, foreign_raw = api_token_create(
+        workspace=other_workspace, user=outsider, name="x", access="write"
+    )
+    values = {
+        "workspace_slug": workspace.slug,
+        "member_id": Membership.objects.for_workspace(workspace).get(user=member).id,
+        "invitation_id": invitation.id,
+        "token_id": token.id,
+        "token": invitation_token(invitation),
+        "uidb64": "MQ",
+    }
+    outsider_client = Client()
+    outsider_client.force_login(outsider)
+    outsider_api = APIClient()
+    outsider_api.force_login(outsider)
+    foreign_token = APIClient()
+    foreign_token.credentials(HTTP_AUTHORIZATION=f"Bearer {foreign_raw}")
+    admin_client = Client()
+    admin_client.force_login(admin)
+    return {
+        "values": values,
+        "outsider": outsider_client,
+        "outsider_api": outsider_api,
+        "foreign_token": foreign_token,
+        "admin": admin_client,
+    }
+
+
+def test_every_route_declares_an_access_policy():
+    unclassified = [r.template for r in all_routes() if access_of(r.callback) is None]
+    assert unclassified == [], (
+        "These routes declare no access policy; decorate them with workspace_view, user_view "
+        f"or public_view, or subclass WorkspaceApiView/UserApiView: {unclassified}"
+    )
+
+
+def test_workspace_routes_and_only_they_take_the_workspace_from_the_path():
+    wrong = [
+        r.template
+        for r in all_routes()
+        if (access_of(r.callback) == WORKSPACE) != ("workspace_slug" in r.parameters)
+    ]
+    assert wrong == []
+
+
+@pytest.mark.django_db
+def test_every_route_argument_can_be_filled(world):
+    missing = {
+        (r.template, p) for r in all_routes() for p in r.parameters if p not in world["values"]
+    }
+    assert missing == set(), f"teach the crawler a value for these URL arguments: {missing}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", all_routes(), ids=_route_id)
+def test_route_keeps_its_policy(route, world):
+    policy = access_of(route.callback)
+    url = route.url(world["values"])
+    anonymous = APIClient() if route.is_api else Client()
+
+    if policy == PUBLIC:
+        response = anonymous.get(url)
+        # 503 is /health/ reporting a stopped worker; it is still an answer, not a refusal.
+        assert response.status_code in {200, 302, 405, 410, 503}, (url, response.status_code)
+        return
+
+    for method in route.methods:
+        response = getattr(anonymous, method)(url)
+        if route.is_api:
+            assert response.status_code == 401, (method, url, response.status_code)
+        else:
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert response["Location"].startswith("/accounts/login/"), response["Location"]
+
+    if policy == USER:
+        response = (world["outsider_api"] if route.is_api else world["outsider"]).get(url)
+        assert response.status_code in {200, 302}, (url, response.status_code)
+        return
+
+    assert policy == WORKSPACE
+    # The same URL reaches a member, so the outsider's 404 below is tenancy, not a bad id.
+    reachable = world["admin"].get(url)
+    assert reachable.status_code in {200, 302, 405}, (url, reachable.status_code)
+
+    for method in route.methods:
+        outsider = world["outsider_api"] if route.is_api else world["outsider"]
+        response = getattr(outsider, method)(url)
+        assert response.status_code == 404, ("outsider", method, url, response.status_code)
+        if route.is_api:
+            response = getattr(world["foreign_token"], method)(url)
+            assert response.status_code == 404, ("foreign token", method, url)
+            assert response.json() == {"message": "Not found.", "extra": {}}
+
+
+def _schema_paths() -> dict[str, dict[str, Any]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return schema["paths"]
+
+
+def _as_template(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+
+def _without_converters(template: str) -> str:
+    return PARAMETER.sub(lambda m: f"<{m['name']}>", template)
+
+
+def test_openapi_schema_and_resolver_agree_on_the_api_routes():
+    from_schema = {_as_template(path) for path in _schema_paths()}
+    from_resolver = {
+        _without_converters(r.template) for r in all_routes() if r.template.startswith("/api/v1/")
+    }
+    assert from_schema == from_resolver
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [(path, method) for path, ops in _schema_paths().items() for method in ops],
+    ids=lambda value: value,
+)
+def test_schema_operation_refuses_outsiders(path, method, world):
+    url = re.sub(r"\{(\w+)\}", lambda m: str(world["values"][m[1]]), path)
+    anonymous = getattr(APIClient(), method)(url)
+    assert anonymous.status_code == 401
+    assert set(anonymous.json()) == {"message", "extra"}
+    if "{workspace_slug}" not in path:
+        return
+    assert getattr(world["outsider_api"], method)(url).status_code == 404
+    assert getattr(world["foreign_token"], method)(url).status_code == 404
