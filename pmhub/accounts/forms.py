@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 
 from pmhub.accounts.models import ApiToken
+from pmhub.core.http import client_address
 
 
 class LoginForm(AuthenticationForm):
@@ -29,7 +30,7 @@ class LoginForm(AuthenticationForm):
 
     def _throttle_key(self) -> str:
         email = (self.data.get("username") or "").strip().lower()
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else ""
         return f"login-failures:{email}:{address}"
 
     def clean(self) -> dict[str, Any]:

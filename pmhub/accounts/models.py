@@ -22,6 +22,13 @@ class UserManager(BaseUserManager["User"]):
         user.save()
         return user
 
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        """What `manage.py createsuperuser` calls: pmhub has no site-wide staff, only people.
+
+        The account then creates its first workspace (and becomes its admin) after logging in.
+        """
+        return self.create_user(email, password, **fields)
+
 
 class User(AbstractBaseUser):
     """A person who logs in with an email address."""

@@ -7,7 +7,7 @@ import re
 import secrets
 
 TOKEN_PREFIX = "pmh_"  # noqa: S105 - a public marker, not a secret.
-_TOKEN_RE = re.compile(r"^pmh_[A-Za-z0-9_-]{40}$")
+_TOKEN_RE = re.compile(r"pmh_[A-Za-z0-9_-]{40}")
 
 
 def token_generate() -> str:
@@ -15,7 +15,7 @@ def token_generate() -> str:
 
 
 def token_is_well_formed(raw: str) -> bool:
-    return bool(_TOKEN_RE.match(raw))
+    return _TOKEN_RE.fullmatch(raw) is not None
 
 
 def token_hash(raw: str) -> str:

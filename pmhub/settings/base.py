@@ -116,6 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
 PMHUB_LOGIN_ATTEMPTS = env.int("PMHUB_LOGIN_ATTEMPTS", default=10)
 PMHUB_LOGIN_WINDOW_SECONDS = 15 * 60
 PMHUB_INVITATION_DAYS = 7
+# How many reverse proxies in front of pmhub append to X-Forwarded-For (0: trust no header).
+PMHUB_TRUSTED_PROXIES = env.int("PMHUB_TRUSTED_PROXIES", default=0)
 
 # --- Internationalization --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -139,7 +141,8 @@ PMHUB_MAX_REQUEST_BYTES = env.int("PMHUB_MAX_REQUEST_BYTES", default=5 * 1024 * 
 DATA_UPLOAD_MAX_MEMORY_SIZE = PMHUB_MAX_REQUEST_BYTES
 
 # --- Email -----------------------------------------------------------------------------------
-# EMAIL_URL examples: smtp://user:pass@host:587 (smtp+tls:// for STARTTLS, smtps:// for TLS).
+# EMAIL_URL examples: smtp://host:25, smtp+tls://user:pass@host:587 (STARTTLS),
+# smtp+ssl://user:pass@host:465 (TLS from the start).
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="pmhub <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

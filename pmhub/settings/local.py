@@ -8,7 +8,7 @@ os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-product
 
 from pmhub.settings.base import *  # noqa: E402, F403
 
-DEBUG = True
+DEBUG = env.bool("DEBUG", default=True)  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pmhub.env import env
 from pmhub.settings.base import *  # noqa: F403
 
-DEBUG = False
-
 PMHUB_HTTPS = env.bool("PMHUB_HTTPS", default=True)
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -15,11 +15,16 @@ SLUG_VALIDATOR = RegexValidator(
     "Use 1 to 50 lowercase letters, digits or hyphens, starting and ending with a letter or digit.",
 )
 
+ONE_LINE_VALIDATOR = RegexValidator(
+    r"^[^\x00-\x1f\x7f]*\Z",
+    "Use one line of text, without line breaks or control characters.",
+)
+
 
 class Workspace(models.Model):
     """The tenant. Every tenant-owned row points here."""
 
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[ONE_LINE_VALIDATOR])
     slug = models.CharField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

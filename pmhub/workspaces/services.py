@@ -29,7 +29,8 @@ INVITATION_SALT = "pmhub.invitation"
 def workspace_create(*, actor: User, name: str, slug: str) -> Workspace:
     """Create a workspace with `actor` as its first admin."""
     workspace = Workspace(name=name.strip(), slug=slug.strip().lower())
-    workspace.full_clean()
+    # Uniqueness is left to the database so that a taken slug gets one message, race or not.
+    workspace.full_clean(validate_unique=False)
     try:
         with transaction.atomic():
             workspace.save()

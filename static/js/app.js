@@ -214,24 +214,14 @@
     $$("input[data-slug-from]").forEach(function (slug) {
       var source = $(slug.getAttribute("data-slug-from"));
       if (!source) return;
-      var previews = $$('[data-slug-preview="' + slug.id + '"]');
+      // Follow the name until the person edits the address themselves.
       var edited = slug.value !== "" && slug.value !== slugify(source.value);
-      var showPreview = function () {
-        previews.forEach(function (preview) {
-          preview.textContent = slug.value || preview.getAttribute("data-placeholder") || "";
-        });
-      };
       source.addEventListener("input", function () {
-        if (!edited) {
-          slug.value = slugify(source.value);
-          showPreview();
-        }
+        if (!edited) slug.value = slugify(source.value);
       });
       slug.addEventListener("input", function () {
         edited = slug.value !== "";
-        showPreview();
       });
-      showPreview();
     });
   }
 
