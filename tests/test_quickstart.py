@@ -70,9 +70,17 @@ def _everything_started(process: subprocess.Popen[bytes], data_dir: Path) -> lis
     root = psutil.Process(process.pid)
     processes = [root, *root.children(recursive=True)]
     postmaster = data_dir / "postgres" / "postmaster.pid"
+    assert postmaster.exists(), f"no PostgreSQL runs for {data_dir}"
     pid = int(postmaster.read_text().split()[0])
     postgres = psutil.Process(pid)
     return [*processes, postgres, *postgres.children(recursive=True)]
+
+
+def _command_line(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # Short-lived processes (a PostgreSQL backend) may be gone already.
+        return ""
 
 
 def _alive(processes: list[psutil.Process]) -> list[str]:
@@ -80,7 +88,7 @@ def _alive(processes: list[psutil.Process]) -> list[str]:
     for proc in processes:
         try:
             if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+                alive.append(f"{proc.pid} {_command_line(proc)[:120]}")
         except psutil.NoSuchProcess:
             continue
     return alive
@@ -128,7 +136,7 @@ def test_quick_start_runs_everything_and_ctrl_c_stops_everything(tmp_path):
     assert home.status_code == 200
     assert home.url == f"{base}/w/acme/discovery/"
     assert "Acme Product" in home.text
-    names = " ".join(" ".join(p.cmdline()) for p in started)
+    names = " ".join(_command_line(p) for p in started)
     for part in (
         "runserver",
         "celery -A pmhub.celery worker",
@@ -144,6 +152,7 @@ def test_quick_start_runs_everything_and_ctrl_c_stops_everything(tmp_path):
     assert _alive(started) == [], log.read_text()
 
     # A second run reuses the data and is quick; a run on the same folder or port is refused.
+    log = tmp_path / "second-run.log"
     process = _start(data_dir, port, log)
     second_start = _wait_until_ready(process, log)
     try:

@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pmhub.core.context_processors.site",
                 "pmhub.workspaces.context_processors.workspace_nav",
             ],
         },

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from pmhub.workspaces.querysets import WorkspaceQuerySet
 from pmhub.workspaces.roles import Role
@@ -67,7 +69,7 @@ class Membership(WorkspaceOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.workspace_id} as {self.role}"
+        return f"{self.user} ({self.role})"
 
 
 class Invitation(WorkspaceOwnedModel):
@@ -105,11 +107,15 @@ class Invitation(WorkspaceOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Invitation of {self.email} to {self.workspace_id}"
+        return f"Invitation for {self.email}"
 
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
 
 
 class AuditEvent(WorkspaceOwnedModel):
@@ -134,3 +140,14 @@ class AuditEvent(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+
+    @property
+    def change_rows(self) -> list[tuple[str, Any, Any, bool]]:
+        """(field, before, after, is_change) per entry; `[old, new]` pairs are changes."""
+        rows = []
+        for name, value in self.changes.items():
+            if isinstance(value, list) and len(value) == 2:
+                rows.append((name, value[0], value[1], True))
+            else:
+                rows.append((name, None, value, False))
+        return rows
