@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -132,16 +133,32 @@ class SmtpSink:
         return self.messages
 
 
-@pytest.fixture(scope="session")
-def smtp_server() -> Iterator[SmtpSink]:
+@contextlib.contextmanager
+def _smtp_sink() -> Iterator[SmtpSink]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     sink = SmtpSink(port=port)
     controller = Controller(sink, hostname=sink.host, port=port)
     controller.start()
-    yield sink
-    controller.stop()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpSink]:
+    """The SMTP server of mail sent by the test process itself."""
+    with _smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def worker_smtp() -> Iterator[SmtpSink]:
+    """The SMTP server of mail sent by the real worker; apart, so that late mail never mixes."""
+    with _smtp_sink() as sink:
+        yield sink
 
 
 @pytest.fixture
@@ -178,7 +195,7 @@ class Worker:
 
 @pytest.fixture(scope="session")
 def celery_worker(
-    django_db_setup: None, django_db_blocker: Any, smtp_server: SmtpSink, tmp_path_factory: Any
+    django_db_setup: None, django_db_blocker: Any, worker_smtp: SmtpSink, tmp_path_factory: Any
 ) -> Iterator[Worker]:
     """A real `celery worker` process on the real Redis, reading the test database."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
@@ -189,7 +206,7 @@ def celery_worker(
         "PMHUB_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "PMHUB_CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "PMHUB_TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
+        "EMAIL_URL": f"smtp://{worker_smtp.host}:{worker_smtp.port}",
     }
     with log.open("wb") as out:
         process = subprocess.Popen(

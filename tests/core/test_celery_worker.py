@@ -16,15 +16,15 @@ class Rollback(Exception):
 
 
 def test_worker_sends_the_invitation_mail_after_commit(
-    celery_worker, smtp_server, workspace, admin
+    celery_worker, worker_smtp, workspace, admin
 ):
-    smtp_server.messages.clear()
+    worker_smtp.messages.clear()
 
     invitation = invitation_create(
         workspace=workspace, actor=admin, email="new.pm@example.com", role="editor"
     )
 
-    messages = smtp_server.wait_for(1)
+    messages = worker_smtp.wait_for(1)
     assert len(messages) == 1, celery_worker.log.read_text()
     mail = messages[0]
     assert mail["To"] == "new.pm@example.com"
@@ -42,9 +42,9 @@ def test_worker_sends_the_invitation_mail_after_commit(
 
 
 def test_nothing_is_enqueued_when_the_transaction_rolls_back(
-    celery_worker, smtp_server, workspace, admin
+    celery_worker, worker_smtp, workspace, admin
 ):
-    smtp_server.messages.clear()
+    worker_smtp.messages.clear()
 
     def invite_then_roll_back():
         with transaction.atomic():
@@ -59,7 +59,7 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(
     # The worker runs one task at a time in order: once this later mail arrives, a task for the
     # rolled-back invitation would already have run.
     invitation_create(workspace=workspace, actor=admin, email="real@example.com", role="viewer")
-    messages = smtp_server.wait_for(1)
+    messages = worker_smtp.wait_for(1)
 
     assert [m["To"] for m in messages] == ["real@example.com"]
     assert (
@@ -67,17 +67,17 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(
     )
 
 
-def test_a_rerun_of_the_send_task_sends_nothing_twice(celery_worker, smtp_server, workspace, admin):
+def test_a_rerun_of_the_send_task_sends_nothing_twice(celery_worker, worker_smtp, workspace, admin):
     from pmhub.workspaces.tasks import invitation_send_task
 
-    smtp_server.messages.clear()
+    worker_smtp.messages.clear()
     invitation = invitation_create(
         workspace=workspace, actor=admin, email="once@example.com", role="viewer"
     )
-    smtp_server.wait_for(1)
+    worker_smtp.wait_for(1)
 
     invitation_send_task.delay(workspace_id=workspace.id, invitation_id=invitation.id)
     invitation_create(workspace=workspace, actor=admin, email="marker@example.com", role="viewer")
-    messages = smtp_server.wait_for(2)
+    messages = worker_smtp.wait_for(2)
 
     assert [m["To"] for m in messages] == ["once@example.com", "marker@example.com"]
