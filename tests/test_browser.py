@@ -130,3 +130,13 @@ def test_a_wrong_password_is_a_clear_error(live_server, page: Page, pm, console_
 
     expect(page.get_by_text("That email and password do not match an account.")).to_be_visible()
     assert console_errors == []
+
+
+def test_api_docs_render_from_local_assets_under_the_csp(
+    live_server, page: Page, screenshots, console_errors
+):
+    page.goto(f"{live_server.url}/api/docs/")
+
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=15000)
+    page.screenshot(path=screenshots / "api-docs.png")
+    assert console_errors == []
