@@ -1,21 +1,22 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pmhub.accounts.forms import ApiTokenForm, SignupForm
-from pmhub.accounts.models import ApiToken
 from pmhub.accounts.selectors import api_token_get, api_token_list, user_exists
 from pmhub.accounts.services import api_token_create, api_token_revoke
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
-from pmhub.core.views import public_view, user_view
+from pmhub.core.views import object_or_404, public_view, user_view
 from pmhub.workspaces.decorators import workspace_view
 from pmhub.workspaces.forms import (
     AuditFilterForm,
@@ -24,7 +25,6 @@ from pmhub.workspaces.forms import (
     WorkspaceCreateForm,
     WorkspaceRenameForm,
 )
-from pmhub.workspaces.models import Invitation, Membership
 from pmhub.workspaces.permissions import can_manage_members, can_revoke_token
 from pmhub.workspaces.roles import ROLE_DESCRIPTIONS, Role
 from pmhub.workspaces.selectors import (
@@ -142,50 +142,52 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
     return _members_page(request, invite_form=form, status=400)
 
 
-def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Invitation:
+def _flash_outcome(request: HttpRequest, action: Callable[[], object], success: str) -> None:
+    """Run a service call and tell the person how it went."""
     try:
-        return invitation_get(workspace=request.workspace, invitation_id=invitation_id)
-    except Invitation.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def _membership_or_404(request: HttpRequest, member_id: int) -> Membership:
-    try:
-        return membership_get(workspace=request.workspace, membership_id=member_id)
-    except Membership.DoesNotExist as exc:
-        raise Http404 from exc
+        action()
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
 
 
 @workspace_view(roles={"POST": Role.ADMIN})
 @require_POST
 def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation = _invitation_or_404(request, invitation_id)
-    try:
-        invitation_resend(workspace=request.workspace, actor=request.user, invitation=invitation)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Invitation sent again to {invitation.email}.")
+    invitation = object_or_404(
+        invitation_get, workspace=request.workspace, invitation_id=invitation_id
+    )
+    _flash_outcome(
+        request,
+        lambda: invitation_resend(
+            workspace=request.workspace, actor=request.user, invitation=invitation
+        ),
+        f"Invitation sent again to {invitation.email}.",
+    )
     return redirect("workspaces:members", workspace_slug=request.workspace.slug)
 
 
 @workspace_view(roles={"POST": Role.ADMIN})
 @require_POST
 def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation = _invitation_or_404(request, invitation_id)
-    try:
-        invitation_revoke(workspace=request.workspace, actor=request.user, invitation=invitation)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Invitation for {invitation.email} withdrawn.")
+    invitation = object_or_404(
+        invitation_get, workspace=request.workspace, invitation_id=invitation_id
+    )
+    _flash_outcome(
+        request,
+        lambda: invitation_revoke(
+            workspace=request.workspace, actor=request.user, invitation=invitation
+        ),
+        f"Invitation for {invitation.email} withdrawn.",
+    )
     return redirect("workspaces:members", workspace_slug=request.workspace.slug)
 
 
 @workspace_view(roles={"POST": Role.ADMIN})
 @require_POST
 def member_role_view(request: HttpRequest, member_id: int) -> HttpResponse:
-    membership = _membership_or_404(request, member_id)
+    membership = object_or_404(membership_get, workspace=request.workspace, membership_id=member_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose admin, editor or viewer.")
@@ -211,7 +213,7 @@ def member_role_view(request: HttpRequest, member_id: int) -> HttpResponse:
 @workspace_view(roles={"POST": Role.ADMIN})
 @require_POST
 def member_remove_view(request: HttpRequest, member_id: int) -> HttpResponse:
-    membership = _membership_or_404(request, member_id)
+    membership = object_or_404(membership_get, workspace=request.workspace, membership_id=member_id)
     try:
         membership_remove(workspace=request.workspace, actor=request.user, membership=membership)
     except ApplicationError as exc:
@@ -250,7 +252,8 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
         except (ValidationError, ApplicationError) as exc:
             form_add_service_error(form, exc)
         else:
-            # Shown once, on the next page load only; never stored in clear.
+            # Shown once: the value waits in the session only until the next page load pops it,
+            # so that reloading that page neither shows it again nor creates a second token.
             request.session["new_api_token"] = {"id": token.id, "value": raw}
             return redirect("workspaces:tokens", workspace_slug=workspace.slug)
     is_admin = request.membership.role == Role.ADMIN
@@ -270,18 +273,14 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
 @workspace_view(roles={"POST": Role.VIEWER})
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    try:
-        token = api_token_get(workspace=request.workspace, token_id=token_id)
-    except ApiToken.DoesNotExist as exc:
-        raise Http404 from exc
+    token = object_or_404(api_token_get, workspace=request.workspace, token_id=token_id)
     if not can_revoke_token(request.membership, token):
         raise PermissionDenied("Only the token's owner or an admin can revoke it.")
-    try:
-        api_token_revoke(workspace=request.workspace, actor=request.user, token=token)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Token “{token.name}” revoked. It no longer works.")
+    _flash_outcome(
+        request,
+        lambda: api_token_revoke(workspace=request.workspace, actor=request.user, token=token),
+        f"Token “{token.name}” revoked. It no longer works.",
+    )
     return redirect("workspaces:tokens", workspace_slug=request.workspace.slug)
 
 
