@@ -203,3 +203,14 @@ def test_the_quick_start_entry_needs_only_the_standard_library(module):
         )
     }
     assert imported <= set(sys.stdlib_module_names) | {"__future__", "pmhub"}
+
+
+def test_every_post_form_in_the_templates_carries_the_csrf_token():
+    form = re.compile(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", re.DOTALL | re.IGNORECASE)
+    missing = [
+        f"{path.relative_to(ROOT)}: form at offset {match.start()}"
+        for path in (ROOT / "templates").rglob("*.html")
+        for match in form.finditer(path.read_text())
+        if "{% csrf_token %}" not in match.group(1)
+    ]
+    assert missing == []

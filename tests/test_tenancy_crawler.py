@@ -204,3 +204,14 @@ def test_schema_operation_refuses_outsiders(path, method, world):
         return
     assert getattr(world["outsider_api"], method)(url).status_code == 404
     assert getattr(world["foreign_token"], method)(url).status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", [r for r in all_routes() if not r.is_api], ids=_route_id)
+def test_every_form_post_needs_the_csrf_token(route, world, admin):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+
+    response = client.post(route.url(world["values"]), {"name": "changed"})
+
+    assert response.status_code == 403, (route.template, response.status_code)
