@@ -1,0 +1,281 @@
+"""Reads of discovery. Every one starts from `for_workspace(workspace)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from discovery.models import (
+    SEARCH_CONFIG,
+    Company,
+    Customer,
+    Evidence,
+    Feedback,
+    Highlight,
+    ImportJob,
+    Insight,
+    Interview,
+    Tag,
+    Tagging,
+)
+from pmhub.workspaces.models import Workspace
+
+
+@dataclass(frozen=True)
+class FeedbackFilters:
+    status: str = ""
+    source: str = ""
+    tag_id: int | None = None
+    segment: str = ""
+    company_id: int | None = None
+    customer_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    query: str = ""
+    tag_ids: list[int] = field(default_factory=list)
+
+
+def feedback_list(*, workspace: Workspace, filters: FeedbackFilters | None = None) -> QuerySet:
+    """Feedback of the workspace narrowed by `filters`, newest first (the inbox order)."""
+    filters = filters or FeedbackFilters()
+    qs = Feedback.objects.for_workspace(workspace).for_inbox()
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    for tag_id in [*filters.tag_ids, *([filters.tag_id] if filters.tag_id else [])]:
+        qs = qs.filter(
+            id__in=Tagging.objects.for_workspace(workspace)
+            .filter(tag_id=tag_id, feedback__isnull=False)
+            .values("feedback_id")
+        )
+    if filters.segment:
+        qs = qs.filter(company__segment=filters.segment)
+    if filters.company_id:
+        qs = qs.filter(company_id=filters.company_id)
+    if filters.customer_id:
+        qs = qs.filter(customer_id=filters.customer_id)
+    if filters.since:
+        qs = qs.filter(received_at__date__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(received_at__date__lte=filters.until)
+    if filters.query:
+        qs = qs.filter(
+            search_vector=SearchQuery(filters.query, search_type="websearch", config=SEARCH_CONFIG)
+        )
+    return qs
+
+
+def feedback_page(
+    *,
+    workspace: Workspace,
+    filters: FeedbackFilters | None = None,
+    after: tuple[datetime, int] | None = None,
+    size: int = 50,
+) -> tuple[list[Feedback], tuple[datetime, int] | None]:
+    """One inbox page after the keyset `after`; returns the rows and the next keyset (or None).
+
+    Constant queries per page: the rows (with customer and company joined) and their taggings.
+    """
+    qs = feedback_list(workspace=workspace, filters=filters).select_related("customer", "company")
+    if after is not None:
+        received_at, row_id = after
+        qs = qs.filter(Q(received_at__lt=received_at) | Q(received_at=received_at, id__lt=row_id))
+    qs = qs.prefetch_related(
+        Prefetch(
+            "taggings",
+            queryset=Tagging.objects.for_workspace(workspace)
+            .select_related("tag")
+            .order_by("tag__name"),
+        )
+    )
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, ((rows[-1].received_at, rows[-1].id) if more and rows else None)
+
+
+def feedback_get(*, workspace: Workspace, feedback_id: int) -> Feedback:
+    return (
+        Feedback.objects.for_workspace(workspace)
+        .select_related("customer", "company")
+        .prefetch_related(
+            Prefetch(
+                "taggings", queryset=Tagging.objects.for_workspace(workspace).select_related("tag")
+            )
+        )
+        .get(id=feedback_id)
+    )
+
+
+def tag_list(*, workspace: Workspace) -> QuerySet[Tag]:
+    """Tags by group then name."""
+    return Tag.objects.for_workspace(workspace).order_by(F("group").asc(), "name")
+
+
+def tag_get(*, workspace: Workspace, tag_id: int) -> Tag:
+    return Tag.objects.for_workspace(workspace).get(id=tag_id)
+
+
+def company_list(*, workspace: Workspace, query: str = "") -> QuerySet[Company]:
+    qs = Company.objects.for_workspace(workspace)
+    if query:
+        qs = qs.filter(Q(name__trigram_similar=query) | Q(name__icontains=query))
+    return qs.order_by("name", "id")
+
+
+def company_get(*, workspace: Workspace, company_id: int) -> Company:
+    return Company.objects.for_workspace(workspace).get(id=company_id)
+
+
+def customer_list(*, workspace: Workspace, query: str = "") -> QuerySet[Customer]:
+    qs = Customer.objects.for_workspace(workspace).select_related("company")
+    if query:
+        qs = qs.filter(
+            Q(name__trigram_similar=query) | Q(name__icontains=query) | Q(email__icontains=query)
+        )
+    return qs.order_by("name", "email", "id")
+
+
+def customer_get(*, workspace: Workspace, customer_id: int) -> Customer:
+    return Customer.objects.for_workspace(workspace).select_related("company").get(id=customer_id)
+
+
+def interview_list(*, workspace: Workspace) -> QuerySet[Interview]:
+    return Interview.objects.for_workspace(workspace).order_by(
+        F("held_on").desc(nulls_last=True), "-id"
+    )
+
+
+def interview_get(*, workspace: Workspace, interview_id: int) -> Interview:
+    return Interview.objects.for_workspace(workspace).get(id=interview_id)
+
+
+def highlight_list(
+    *,
+    workspace: Workspace,
+    interview: Interview | None = None,
+    feedback: Feedback | None = None,
+    tag: Tag | None = None,
+) -> QuerySet[Highlight]:
+    qs = Highlight.objects.for_workspace(workspace).select_related("interview", "feedback")
+    if interview is not None:
+        qs = qs.filter(interview=interview)
+    if feedback is not None:
+        qs = qs.filter(feedback=feedback)
+    if tag is not None:
+        qs = qs.filter(
+            id__in=Tagging.objects.for_workspace(workspace)
+            .filter(tag=tag, highlight__isnull=False)
+            .values("highlight_id")
+        )
+    return qs.prefetch_related(
+        Prefetch(
+            "taggings", queryset=Tagging.objects.for_workspace(workspace).select_related("tag")
+        )
+    ).order_by("start", "id")
+
+
+def highlight_get(*, workspace: Workspace, highlight_id: int) -> Highlight:
+    return Highlight.objects.for_workspace(workspace).get(id=highlight_id)
+
+
+def insight_list(*, workspace: Workspace, status: str = "") -> QuerySet[Insight]:
+    qs = Insight.objects.for_workspace(workspace)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-evidence_count", "-id")
+
+
+def insight_get(*, workspace: Workspace, insight_id: int) -> Insight:
+    return Insight.objects.for_workspace(workspace).get(id=insight_id)
+
+
+def evidence_list(*, workspace: Workspace, insight: Insight) -> QuerySet[Evidence]:
+    """An insight's evidence with the quoted words and who said them."""
+    return (
+        Evidence.objects.for_workspace(workspace)
+        .filter(insight=insight)
+        .select_related(
+            "feedback__customer__company",
+            "highlight__interview",
+            "highlight__feedback__customer__company",
+            "created_by",
+        )
+        .order_by("-id")
+    )
+
+
+def import_job_get(*, workspace: Workspace, job_id: int) -> ImportJob:
+    return ImportJob.objects.for_workspace(workspace).get(id=job_id)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str  # feedback | highlight | interview | insight
+    id: int
+    title: str
+    snippet: SafeString
+    rank: float
+
+
+_MARK_START = "\u2997"
+_MARK_STOP = "\u2998"
+
+
+def marked_snippet(headline: str) -> SafeString:
+    """A ts_headline result as safe HTML: everything escaped except the match marks."""
+    escaped = escape(headline)
+    return mark_safe(  # noqa: S308 - escaped above; only our own <mark> tags are added.
+        escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
+    )
+
+
+def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchHit]:
+    """Full-text search over feedback, highlights, interviews and insights, best first.
+
+    Each kind is ranked within a bounded candidate set, then the lists are merged by rank.
+    """
+    if not query.strip():
+        return []
+    tsquery = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+    # Sentinels instead of <mark>: the text is escaped first, then the marks are put back, so
+    # markup inside people's words is shown as text.
+    options = (
+        f"StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxFragments=2, MaxWords=20, MinWords=8"
+    )
+    sources = [
+        ("feedback", Feedback, "text", None),
+        ("highlight", Highlight, "quote", None),
+        ("interview", Interview, "transcript", "title"),
+        ("insight", Insight, "summary", "title"),
+    ]
+    hits: list[SearchHit] = []
+    for kind, model, body, title in sources:
+        rows = (
+            model.objects.for_workspace(workspace)
+            .filter(search_vector=tsquery)
+            .annotate(
+                rank=SearchRank(F("search_vector"), tsquery),
+                snippet=SearchHeadline(body, tsquery, config=SEARCH_CONFIG, options=options),
+            )
+            .order_by("-rank", "-id")
+            .values("id", "rank", "snippet", *([title] if title else []))[:limit]
+        )
+        hits.extend(
+            SearchHit(
+                kind=kind,
+                id=row["id"],
+                title=row.get(title, "") if title else "",
+                snippet=row["snippet"],
+                rank=row["rank"],
+            )
+            for row in rows
+        )
+    hits.sort(key=lambda hit: -hit.rank)
+    return hits[:limit]

@@ -1,0 +1,848 @@
+"""Writes of discovery: the one path for UI, API, imports and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from discovery.models import (
+    FEEDBACK_MAX_CHARS,
+    TRANSCRIPT_MAX_CHARS,
+    Company,
+    Customer,
+    Evidence,
+    Feedback,
+    Highlight,
+    Insight,
+    Interview,
+    InterviewParticipant,
+    Tag,
+    Tagging,
+)
+from pmhub.core.exceptions import ApplicationError
+from pmhub.workspaces.audit import audit_record
+from pmhub.workspaces.models import Workspace
+
+if TYPE_CHECKING:
+    from pmhub.accounts.models import User
+
+
+class StaleEditError(ApplicationError):
+    """Someone saved the object after this edit was started."""
+
+
+def _check_text(value: str, *, field: str, limit: int, required: bool = True) -> str:
+    value = (value or "").replace("\x00", "")
+    if required and not value.strip():
+        raise ValidationError({field: "This field is required."})
+    if len(value) > limit:
+        raise ValidationError(
+            {field: f"Too long: {len(value):,} characters; the limit is {limit:,}."}
+        )
+    return value
+
+
+# --- companies and customers -----------------------------------------------------------------
+@transaction.atomic
+def company_upsert(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    name: str,
+    domain: str = "",
+    arr: Decimal | None = None,
+    plan: str = "",
+    segment: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> tuple[Company, bool]:
+    """Create the company, or update the one with the same domain. Returns (company, created)."""
+    domain = (domain or "").strip().lower()
+    company = None
+    if domain:
+        company = Company.objects.for_workspace(workspace).filter(domain__iexact=domain).first()
+    if company is None:
+        company = (
+            Company.objects.for_workspace(workspace)
+            .filter(name__iexact=name.strip(), domain="")
+            .first()
+        )
+    created = company is None
+    company = company or Company(workspace=workspace)
+    company.name = name.strip()
+    company.domain = domain
+    company.arr = arr
+    company.plan = plan.strip()
+    company.segment = segment.strip()
+    company.attributes = {**(company.attributes or {}), **(attributes or {})}
+    company.full_clean(exclude=["workspace"], validate_unique=False)
+    company.save()
+    if created:
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="company.created",
+            target=company,
+            changes={"name": company.name},
+        )
+    return company, created
+
+
+@transaction.atomic
+def customer_upsert(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    email: str = "",
+    name: str = "",
+    company: Company | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> tuple[Customer, bool]:
+    """Create the customer, or update the one with the same email. Returns (customer, created)."""
+    email = (email or "").strip().lower()
+    if not email and not name.strip():
+        raise ValidationError({"email": "A customer needs an email or a name."})
+    if company is not None and company.workspace_id != workspace.id:
+        raise ValidationError({"company": "Unknown company."})
+    customer = None
+    if email:
+        customer = Customer.objects.for_workspace(workspace).filter(email__iexact=email).first()
+    created = customer is None
+    customer = customer or Customer(workspace=workspace)
+    customer.email = email
+    customer.name = name.strip() or customer.name
+    customer.company = company or customer.company
+    customer.attributes = {**(customer.attributes or {}), **(attributes or {})}
+    customer.full_clean(exclude=["workspace"], validate_unique=False)
+    customer.save()
+    if customer.company_id:
+        # Feedback carries its customer's company for filters without joins.
+        Feedback.objects.for_workspace(workspace).filter(customer=customer).exclude(
+            company_id=customer.company_id
+        ).update(company_id=customer.company_id)
+    return customer, created
+
+
+# --- feedback --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeedbackInput:
+    text: str
+    source: str = Feedback.Source.MANUAL
+    external_id: str = ""
+    external_url: str = ""
+    customer_id: int | None = None
+    received_at: datetime | None = None
+
+
+def _clean_feedback(workspace: Workspace, data: FeedbackInput) -> dict[str, Any]:
+    text = _check_text(data.text, field="text", limit=FEEDBACK_MAX_CHARS)
+    if data.source not in Feedback.Source.values:
+        raise ValidationError({"source": f"Choose one of: {', '.join(Feedback.Source.values)}."})
+    customer = None
+    if data.customer_id is not None:
+        customer = Customer.objects.for_workspace(workspace).filter(id=data.customer_id).first()
+        if customer is None:
+            raise ValidationError({"customer": "Unknown customer."})
+    return {
+        "text": text,
+        "source": data.source,
+        "external_id": (data.external_id or "").strip()[:200],
+        "external_url": (data.external_url or "").strip(),
+        "customer": customer,
+        "company_id": customer.company_id if customer else None,
+        "received_at": data.received_at or timezone.now(),
+    }
+
+
+@transaction.atomic
+def feedback_create(*, workspace: Workspace, actor: User | None, data: FeedbackInput) -> Feedback:
+    """Create one feedback item; an external id already imported is refused."""
+    fields = _clean_feedback(workspace, data)
+    feedback = Feedback(workspace=workspace, created_by=actor, **fields)
+    feedback.full_clean(
+        exclude=["workspace", "customer", "created_by"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    try:
+        with transaction.atomic():
+            feedback.save()
+    except IntegrityError as exc:
+        raise ApplicationError(
+            f"Feedback {fields['external_id']!r} from {data.source} is already in pmhub."
+        ) from exc
+    return feedback
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    created: int
+    updated: int
+    unchanged: int
+    ids: list[int]
+
+
+def feedback_bulk_upsert(
+    *, workspace: Workspace, actor: User | None, items: Iterable[FeedbackInput]
+) -> UpsertResult:
+    """Insert or update many items, idempotent on (workspace, source, external id).
+
+    Items without an external id are always created. The same batch twice changes nothing.
+    Every item is validated first; a ValidationError names the item's position.
+    """
+    cleaned: list[dict[str, Any]] = []
+    for position, item in enumerate(items):
+        try:
+            cleaned.append(_clean_feedback(workspace, item))
+        except ValidationError as exc:
+            raise ValidationError({f"items[{position}]": exc.messages}) from exc
+    keyed = {(c["source"], c["external_id"]): c for c in cleaned if c["external_id"]}
+    with transaction.atomic():
+        existing = {
+            (f.source, f.external_id): f
+            for f in Feedback.objects.for_workspace(workspace)
+            .filter(
+                Q(*[Q(source=s, external_id=e) for s, e in keyed], _connector=Q.OR)
+                if keyed
+                else Q(pk__in=[])
+            )
+            .select_for_update(of=("self",))
+        }
+        created: list[Feedback] = []
+        changed: list[Feedback] = []
+        unchanged = 0
+        ids: list[int] = []
+        seen: set[tuple[str, str]] = set()
+        for fields in cleaned:
+            key = (fields["source"], fields["external_id"])
+            if fields["external_id"] and key in seen:
+                continue
+            seen.add(key)
+            current = existing.get(key) if fields["external_id"] else None
+            if current is None:
+                created.append(Feedback(workspace=workspace, created_by=actor, **fields))
+                continue
+            new_values = {
+                "text": fields["text"],
+                "external_url": fields["external_url"],
+                "customer_id": fields["customer"].id if fields["customer"] else None,
+                "company_id": fields["company_id"],
+                "received_at": fields["received_at"],
+            }
+            if all(getattr(current, k) == v for k, v in new_values.items()):
+                unchanged += 1
+            else:
+                for k, v in new_values.items():
+                    setattr(current, k, v)
+                changed.append(current)
+            ids.append(current.id)
+        Feedback.objects.bulk_create(created, batch_size=1000)
+        if changed:
+            Feedback.objects.bulk_update(
+                changed,
+                ["text", "external_url", "customer", "company", "received_at", "updated_at"],
+                batch_size=1000,
+            )
+    return UpsertResult(
+        created=len(created),
+        updated=len(changed),
+        unchanged=unchanged,
+        ids=[f.id for f in created] + ids,
+    )
+
+
+@transaction.atomic
+def feedback_update(
+    *, workspace: Workspace, actor: User | None, feedback: Feedback, **changes: Any
+) -> Feedback:
+    """Change text, customer, source details or received date of one item."""
+    feedback = Feedback.objects.for_workspace(workspace).select_for_update().get(id=feedback.id)
+    if "text" in changes:
+        feedback.text = _check_text(changes.pop("text"), field="text", limit=FEEDBACK_MAX_CHARS)
+    if "customer_id" in changes:
+        customer_id = changes.pop("customer_id")
+        customer = None
+        if customer_id is not None:
+            customer = Customer.objects.for_workspace(workspace).filter(id=customer_id).first()
+            if customer is None:
+                raise ValidationError({"customer": "Unknown customer."})
+        feedback.customer = customer
+        feedback.company_id = customer.company_id if customer else None
+    for field in ("external_url", "received_at"):
+        if field in changes:
+            setattr(feedback, field, changes.pop(field))
+    if changes:
+        raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))
+    feedback.save()
+    return feedback
+
+
+@transaction.atomic
+def feedback_set_status(
+    *, workspace: Workspace, actor: User | None, feedback_ids: list[int], status: str
+) -> int:
+    """Move feedback items to a status (triage, archive, reopen). Returns how many changed."""
+    if status not in Feedback.Status.values:
+        raise ValidationError({"status": f"Choose one of: {', '.join(Feedback.Status.values)}."})
+    return (
+        Feedback.objects.for_workspace(workspace)
+        .filter(id__in=feedback_ids)
+        .exclude(status=status)
+        .update(status=status, updated_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def feedback_delete(*, workspace: Workspace, actor: User | None, feedback: Feedback) -> None:
+    insight_ids = list(
+        Evidence.objects.for_workspace(workspace)
+        .filter(feedback=feedback)
+        .values_list("insight_id", flat=True)
+    )
+    Feedback.objects.for_workspace(workspace).filter(id=feedback.id).delete()
+    for insight_id in insight_ids:
+        insight_reach_refresh(workspace=workspace, insight_id=insight_id)
+
+
+# --- tags ------------------------------------------------------------------------------------
+def _check_color(color: str) -> str:
+    color = (color or "#6366f1").strip()
+    if len(color) != 7 or not color.startswith("#"):
+        raise ValidationError({"color": "Use a colour like #6366f1."})
+    try:
+        int(color[1:], 16)
+    except ValueError as exc:
+        raise ValidationError({"color": "Use a colour like #6366f1."}) from exc
+    return color.lower()
+
+
+@transaction.atomic
+def tag_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    name: str,
+    group: str = "",
+    color: str = "#6366f1",
+    description: str = "",
+) -> Tag:
+    tag = Tag(
+        workspace=workspace,
+        name=name.strip(),
+        group=group.strip(),
+        color=_check_color(color),
+        description=description.strip(),
+    )
+    tag.full_clean(exclude=["workspace"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            tag.save()
+    except IntegrityError as exc:
+        raise ValidationError({"name": f"A tag named {tag.name!r} already exists."}) from exc
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="tag.created",
+        target=tag,
+        changes={"name": tag.name},
+    )
+    return tag
+
+
+@transaction.atomic
+def tag_update(*, workspace: Workspace, actor: User | None, tag: Tag, **changes: Any) -> Tag:
+    """Rename, regroup, recolour or describe a tag."""
+    tag = Tag.objects.for_workspace(workspace).select_for_update().get(id=tag.id)
+    before = {f: getattr(tag, f) for f in ("name", "group", "color", "description")}
+    for field in ("name", "group", "description"):
+        if field in changes:
+            setattr(tag, field, (changes[field] or "").strip())
+    if "color" in changes:
+        tag.color = _check_color(changes["color"])
+    tag.full_clean(exclude=["workspace"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            tag.save()
+    except IntegrityError as exc:
+        raise ValidationError({"name": f"A tag named {tag.name!r} already exists."}) from exc
+    diff = {f: [before[f], getattr(tag, f)] for f in before if before[f] != getattr(tag, f)}
+    if diff:
+        audit_record(
+            workspace=workspace, actor=actor, action="tag.updated", target=tag, changes=diff
+        )
+    return tag
+
+
+@transaction.atomic
+def tag_merge(*, workspace: Workspace, actor: User | None, source: Tag, target: Tag) -> Tag:
+    """Move every tagging of `source` to `target`, then delete `source`."""
+    if source.id == target.id:
+        raise ApplicationError("Choose two different tags to merge.")
+    tags = {
+        t.id: t
+        for t in Tag.objects.for_workspace(workspace)
+        .select_for_update()
+        .filter(id__in=[source.id, target.id])
+        .order_by("id")
+    }
+    if len(tags) != 2:
+        raise ValidationError({"target": "Unknown tag."})
+    taggings = Tagging.objects.for_workspace(workspace)
+    # Links the survivor already has would collide; drop the duplicates first.
+    taggings.filter(
+        tag_id=source.id,
+        feedback_id__in=taggings.filter(tag_id=target.id, feedback__isnull=False).values(
+            "feedback_id"
+        ),
+    ).delete()
+    taggings.filter(
+        tag_id=source.id,
+        highlight_id__in=taggings.filter(tag_id=target.id, highlight__isnull=False).values(
+            "highlight_id"
+        ),
+    ).delete()
+    moved = taggings.filter(tag_id=source.id).update(tag_id=target.id)
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="tag.merged",
+        target=tags[target.id],
+        changes={"merged": tags[source.id].name, "moved": moved},
+    )
+    Tag.objects.for_workspace(workspace).filter(id=source.id).delete()
+    return tags[target.id]
+
+
+@transaction.atomic
+def tag_delete(*, workspace: Workspace, actor: User | None, tag: Tag) -> None:
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="tag.deleted",
+        target=tag,
+        changes={"name": tag.name},
+    )
+    Tag.objects.for_workspace(workspace).filter(id=tag.id).delete()
+
+
+def _tag_in(workspace: Workspace, tag_id: int) -> Tag:
+    tag = Tag.objects.for_workspace(workspace).filter(id=tag_id).first()
+    if tag is None:
+        raise ValidationError({"tag": "Unknown tag."})
+    return tag
+
+
+@transaction.atomic
+def feedback_tag(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    feedback_ids: list[int],
+    tag_id: int,
+    origin: str = Tagging.Origin.PERSON,
+    confidence: float | None = None,
+) -> int:
+    """Tag feedback items; items already carrying the tag are left alone. Returns how many."""
+    tag = _tag_in(workspace, tag_id)
+    ids = list(
+        Feedback.objects.for_workspace(workspace)
+        .filter(id__in=feedback_ids)
+        .values_list("id", flat=True)
+    )
+    rows = [
+        Tagging(
+            workspace=workspace,
+            tag=tag,
+            feedback_id=i,
+            origin=origin,
+            confidence=confidence,
+            created_by=actor,
+        )
+        for i in ids
+    ]
+    before = Tagging.objects.for_workspace(workspace).filter(tag=tag, feedback_id__in=ids).count()
+    Tagging.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(ids) - before
+
+
+@transaction.atomic
+def feedback_untag(
+    *, workspace: Workspace, actor: User | None, feedback_ids: list[int], tag_id: int
+) -> int:
+    tag = _tag_in(workspace, tag_id)
+    deleted, _ = (
+        Tagging.objects.for_workspace(workspace)
+        .filter(tag=tag, feedback_id__in=feedback_ids)
+        .delete()
+    )
+    return deleted
+
+
+@transaction.atomic
+def highlight_tag(
+    *, workspace: Workspace, actor: User | None, highlight: Highlight, tag_id: int
+) -> Tagging:
+    tag = _tag_in(workspace, tag_id)
+    tagging, _ = Tagging.objects.for_workspace(workspace).get_or_create(
+        workspace=workspace,
+        tag=tag,
+        highlight=highlight,
+        defaults={"origin": Tagging.Origin.PERSON, "created_by": actor},
+    )
+    return tagging
+
+
+@transaction.atomic
+def highlight_untag(
+    *, workspace: Workspace, actor: User | None, highlight: Highlight, tag_id: int
+) -> None:
+    Tagging.objects.for_workspace(workspace).filter(highlight=highlight, tag_id=tag_id).delete()
+
+
+# --- interviews and highlights ---------------------------------------------------------------
+def _participants_in(workspace: Workspace, customer_ids: Iterable[int]) -> list[Customer]:
+    ids = set(customer_ids)
+    customers = list(Customer.objects.for_workspace(workspace).filter(id__in=ids))
+    if len(customers) != len(ids):
+        raise ValidationError({"participants": "Unknown customer."})
+    return customers
+
+
+def _set_participants(
+    workspace: Workspace, interview: Interview, customers: list[Customer]
+) -> None:
+    participants = InterviewParticipant.objects.for_workspace(workspace)
+    participants.filter(interview=interview).exclude(
+        customer_id__in=[c.id for c in customers]
+    ).delete()
+    InterviewParticipant.objects.bulk_create(
+        [
+            InterviewParticipant(workspace=workspace, interview=interview, customer=c)
+            for c in customers
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@transaction.atomic
+def interview_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    title: str,
+    held_on: Any = None,
+    transcript: str = "",
+    notes: str = "",
+    participant_ids: Iterable[int] = (),
+) -> Interview:
+    interview = Interview(
+        workspace=workspace,
+        title=_check_text(title, field="title", limit=200),
+        held_on=held_on,
+        created_by=actor,
+        transcript=_check_text(
+            transcript, field="transcript", limit=TRANSCRIPT_MAX_CHARS, required=False
+        ),
+        notes=_check_text(notes, field="notes", limit=FEEDBACK_MAX_CHARS, required=False),
+    )
+    interview.save()
+    _set_participants(workspace, interview, _participants_in(workspace, participant_ids))
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="interview.created",
+        target=interview,
+        changes={"title": interview.title},
+    )
+    return interview
+
+
+def reanchor(text: str, *, start: int, end: int, quote: str) -> tuple[int, int] | None:
+    """Where `quote` stands in `text` now: the same place, else its nearest occurrence, or None."""
+    if text[start:end] == quote:
+        return start, end
+    positions = []
+    index = text.find(quote)
+    while index != -1:
+        positions.append(index)
+        index = text.find(quote, index + 1)
+    if not positions:
+        return None
+    nearest = min(positions, key=lambda p: abs(p - start))
+    return nearest, nearest + len(quote)
+
+
+def _reanchor_highlights(workspace: Workspace, highlights: Iterable[Highlight], text: str) -> int:
+    """Move each highlight to where its quote now is; flag those whose words are gone."""
+    flagged = 0
+    changed = []
+    for highlight in highlights:
+        span = reanchor(text, start=highlight.start, end=highlight.end, quote=highlight.quote)
+        if span is None:
+            if not highlight.needs_review:
+                highlight.needs_review = True
+                changed.append(highlight)
+            flagged += 1
+        elif (highlight.start, highlight.end) != span or highlight.needs_review:
+            highlight.start, highlight.end = span
+            highlight.needs_review = False
+            changed.append(highlight)
+    Highlight.objects.bulk_update(changed, ["start", "end", "needs_review", "updated_at"])
+    return flagged
+
+
+@transaction.atomic
+def interview_update(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    interview: Interview,
+    version: int,
+    **changes: Any,
+) -> Interview:
+    """Save an edit made on `version`; a later save in between is refused, not overwritten."""
+    interview = Interview.objects.for_workspace(workspace).select_for_update().get(id=interview.id)
+    if interview.version != version:
+        raise StaleEditError(
+            "Someone else saved this interview while you were editing it. Reload to see their "
+            "changes, then make yours again."
+        )
+    if "title" in changes:
+        interview.title = _check_text(changes.pop("title"), field="title", limit=200)
+    if "held_on" in changes:
+        interview.held_on = changes.pop("held_on")
+    if "notes" in changes:
+        interview.notes = _check_text(
+            changes.pop("notes"), field="notes", limit=FEEDBACK_MAX_CHARS, required=False
+        )
+    if "participant_ids" in changes:
+        _set_participants(
+            workspace, interview, _participants_in(workspace, changes.pop("participant_ids"))
+        )
+    if "transcript" in changes:
+        interview.transcript = _check_text(
+            changes.pop("transcript"),
+            field="transcript",
+            limit=TRANSCRIPT_MAX_CHARS,
+            required=False,
+        )
+        _reanchor_highlights(
+            workspace,
+            Highlight.objects.for_workspace(workspace).filter(interview=interview),
+            interview.transcript,
+        )
+    if changes:
+        raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))
+    interview.version += 1
+    interview.save()
+    return interview
+
+
+@transaction.atomic
+def highlight_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    start: int,
+    end: int,
+    interview: Interview | None = None,
+    feedback: Feedback | None = None,
+    tag_ids: Iterable[int] = (),
+) -> Highlight:
+    """Highlight the words between `start` and `end` of a transcript or feedback text."""
+    if (interview is None) == (feedback is None):
+        raise ValidationError("Highlight a transcript or a feedback text, not both.")
+    source = interview or feedback
+    assert source is not None
+    if source.workspace_id != workspace.id:
+        raise ValidationError("Unknown interview or feedback.")
+    text = interview.transcript if interview else feedback.text  # type: ignore[union-attr]
+    if not (0 <= start < end <= len(text)):
+        raise ValidationError(
+            {"start": f"The span {start}–{end} is outside the text (0–{len(text)})."}
+        )
+    quote = text[start:end]
+    if not quote.strip():
+        raise ValidationError({"start": "Select some words, not only spaces."})
+    highlight = Highlight.objects.create(
+        workspace=workspace,
+        interview=interview,
+        feedback=feedback,
+        start=start,
+        end=end,
+        quote=quote,
+        author=actor,
+    )
+    for tag_id in tag_ids:
+        highlight_tag(workspace=workspace, actor=actor, highlight=highlight, tag_id=tag_id)
+    return highlight
+
+
+@transaction.atomic
+def highlight_delete(*, workspace: Workspace, actor: User | None, highlight: Highlight) -> None:
+    insight_ids = list(
+        Evidence.objects.for_workspace(workspace)
+        .filter(highlight=highlight)
+        .values_list("insight_id", flat=True)
+    )
+    Highlight.objects.for_workspace(workspace).filter(id=highlight.id).delete()
+    for insight_id in insight_ids:
+        insight_reach_refresh(workspace=workspace, insight_id=insight_id)
+
+
+# --- insights and evidence -------------------------------------------------------------------
+@transaction.atomic
+def insight_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    title: str,
+    summary: str = "",
+    status: str = Insight.Status.DRAFT,
+) -> Insight:
+    if status not in Insight.Status.values:
+        raise ValidationError({"status": "Choose draft, validated or archived."})
+    insight = Insight.objects.create(
+        workspace=workspace,
+        created_by=actor,
+        status=status,
+        title=_check_text(title, field="title", limit=200),
+        summary=_check_text(summary, field="summary", limit=FEEDBACK_MAX_CHARS, required=False),
+    )
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="insight.created",
+        target=insight,
+        changes={"title": insight.title},
+    )
+    return insight
+
+
+@transaction.atomic
+def insight_update(
+    *, workspace: Workspace, actor: User | None, insight: Insight, version: int, **changes: Any
+) -> Insight:
+    """Save an edit made on `version`; a later save in between is refused, not overwritten."""
+    insight = Insight.objects.for_workspace(workspace).select_for_update().get(id=insight.id)
+    if insight.version != version:
+        raise StaleEditError(
+            "Someone else saved this insight while you were editing it. Reload to see their "
+            "changes, then make yours again."
+        )
+    before = {"title": insight.title, "summary": insight.summary, "status": insight.status}
+    if "title" in changes:
+        insight.title = _check_text(changes.pop("title"), field="title", limit=200)
+    if "summary" in changes:
+        insight.summary = _check_text(
+            changes.pop("summary"), field="summary", limit=FEEDBACK_MAX_CHARS, required=False
+        )
+    if "status" in changes:
+        status = changes.pop("status")
+        if status not in Insight.Status.values:
+            raise ValidationError({"status": "Choose draft, validated or archived."})
+        insight.status = status
+    if changes:
+        raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))
+    insight.version += 1
+    insight.save()
+    diff = {
+        k: [v, getattr(insight, k)]
+        for k, v in before.items()
+        if v != getattr(insight, k) and k != "summary"
+    }
+    if before["summary"] != insight.summary:
+        diff["summary"] = "edited"
+    audit_record(
+        workspace=workspace, actor=actor, action="insight.updated", target=insight, changes=diff
+    )
+    return insight
+
+
+def insight_reach_refresh(*, workspace: Workspace, insight_id: int) -> None:
+    """Recount an insight's evidence, distinct customers and companies, and their ARR."""
+    evidence = Evidence.objects.for_workspace(workspace).filter(insight_id=insight_id)
+    customer_ids = (
+        set(evidence.filter(feedback__isnull=False).values_list("feedback__customer_id", flat=True))
+        | set(
+            InterviewParticipant.objects.for_workspace(workspace)
+            .filter(
+                interview_id__in=evidence.filter(highlight__interview__isnull=False).values(
+                    "highlight__interview_id"
+                )
+            )
+            .values_list("customer_id", flat=True)
+        )
+        | set(
+            evidence.filter(highlight__feedback__isnull=False).values_list(
+                "highlight__feedback__customer_id", flat=True
+            )
+        )
+    )
+    customer_ids.discard(None)
+    companies = Company.objects.for_workspace(workspace).filter(
+        id__in=Customer.objects.for_workspace(workspace)
+        .filter(id__in=customer_ids)
+        .values("company_id")
+    )
+    totals = companies.aggregate(count=Count("id"), arr=Sum("arr"))
+    Insight.objects.for_workspace(workspace).filter(id=insight_id).update(
+        evidence_count=evidence.count(),
+        customer_count=len(customer_ids),
+        company_count=totals["count"] or 0,
+        arr=totals["arr"] or Decimal(0),
+    )
+
+
+@transaction.atomic
+def evidence_add(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    insight: Insight,
+    feedback: Feedback | None = None,
+    highlight: Highlight | None = None,
+    note: str = "",
+) -> Evidence:
+    """Cite a feedback item or a highlight in an insight (once); reach is recounted."""
+    if (feedback is None) == (highlight is None):
+        raise ValidationError("Cite a feedback item or a highlight.")
+    for obj in (insight, feedback, highlight):
+        if obj is not None and obj.workspace_id != workspace.id:
+            raise ValidationError("Unknown insight, feedback or highlight.")
+    evidence, created = Evidence.objects.for_workspace(workspace).get_or_create(
+        workspace=workspace,
+        insight=insight,
+        feedback=feedback,
+        highlight=highlight,
+        defaults={
+            "note": _check_text(note, field="note", limit=500, required=False),
+            "created_by": actor,
+        },
+    )
+    if created:
+        insight_reach_refresh(workspace=workspace, insight_id=insight.id)
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="insight.evidence_added",
+            target=insight,
+            changes={
+                "feedback": feedback.id if feedback else None,
+                "highlight": highlight.id if highlight else None,
+            },
+        )
+    return evidence
+
+
+@transaction.atomic
+def evidence_remove(*, workspace: Workspace, actor: User | None, evidence: Evidence) -> None:
+    Evidence.objects.for_workspace(workspace).filter(id=evidence.id).delete()
+    insight_reach_refresh(workspace=workspace, insight_id=evidence.insight_id)
