@@ -1,12 +1,26 @@
 from __future__ import annotations
 
-from django.urls import path
-
-from discovery import views
+from discovery.views import (
+    feedback,
+    imports,
+    inbox,
+    insights,
+    interviews,
+    people,
+    search,
+    tags,
+)
 
 app_name = "discovery"
 
-# Mounted under /w/<workspace_slug>/discovery/.
+# Mounted under /w/<workspace_slug>/discovery/. Each views module declares its own routes.
 urlpatterns = [
-    path("", views.index, name="index"),
+    *inbox.urlpatterns,
+    *feedback.urlpatterns,
+    *people.urlpatterns,
+    *tags.urlpatterns,
+    *interviews.urlpatterns,
+    *insights.urlpatterns,
+    *search.urlpatterns,
+    *imports.urlpatterns,
 ]

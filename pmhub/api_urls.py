@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from pmhub.accounts.api.views import MeApi
 from pmhub.workspaces.api.views import (
@@ -30,4 +30,5 @@ urlpatterns = [
         InvitationListCreateApi.as_view(),
         name="invitation-list",
     ),
+    path("workspaces/<slug:workspace_slug>/", include("discovery.api.urls")),
 ]

@@ -67,6 +67,65 @@ def _route_id(route: Route) -> str:
     return route.template
 
 
+def _discovery_objects(workspace, actor) -> dict[str, int]:
+    """One object of each discovery kind in `workspace`, by the URL argument naming it."""
+    from discovery import services as discovery
+    from discovery.models import ImportJob
+
+    company, _ = discovery.company_upsert(
+        workspace=workspace,
+        actor=actor,
+        name="Initech",
+        domain="initech.test",
+        segment="Enterprise",
+    )
+    customer, _ = discovery.customer_upsert(
+        workspace=workspace, actor=actor, email="peter@initech.test", name="Peter", company=company
+    )
+    feedback = discovery.feedback_create(
+        workspace=workspace,
+        actor=actor,
+        data=discovery.FeedbackInput(
+            text="Exports time out on big boards", customer_id=customer.id
+        ),
+    )
+    tag = discovery.tag_create(workspace=workspace, actor=actor, name="Exports")
+    interview = discovery.interview_create(
+        workspace=workspace,
+        actor=actor,
+        title="Call with Peter",
+        transcript="Peter: the export times out every Monday.",
+        participant_ids=[customer.id],
+    )
+    highlight = discovery.highlight_create(
+        workspace=workspace, actor=actor, start=7, end=33, interview=interview
+    )
+    insight = discovery.insight_create(
+        workspace=workspace, actor=actor, title="Exports fail at scale"
+    )
+    evidence = discovery.evidence_add(
+        workspace=workspace, actor=actor, insight=insight, feedback=feedback
+    )
+    job = ImportJob.objects.create(
+        workspace=workspace,
+        kind=ImportJob.Kind.FEEDBACK_CSV,
+        filename="feedback.csv",
+        path="",
+        created_by=actor,
+    )
+    return {
+        "company_id": company.id,
+        "customer_id": customer.id,
+        "feedback_id": feedback.id,
+        "tag_id": tag.id,
+        "interview_id": interview.id,
+        "highlight_id": highlight.id,
+        "insight_id": insight.id,
+        "evidence_id": evidence.id,
+        "job_id": job.id,
+    }
+
+
 @pytest.fixture
 def world(workspace, other_workspace, admin, member, outsider):
     """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
@@ -77,7 +136,9 @@ def world(workspace, other_workspace, admin, member, outsider):
     _foreign, foreign_raw = api_token_create(
         workspace=other_workspace, user=outsider, name="x", access="write"
     )
+    discovery = _discovery_objects(workspace, member)
     values = {
+        **discovery,
         "workspace_slug": workspace.slug,
         "member_id": Membership.objects.for_workspace(workspace).get(user=member).id,
         "invitation_id": invitation.id,
