@@ -211,6 +211,10 @@ def evidence_list(*, workspace: Workspace, insight: Insight) -> QuerySet[Evidenc
     )
 
 
+def evidence_get(*, workspace: Workspace, evidence_id: int) -> Evidence:
+    return Evidence.objects.for_workspace(workspace).get(id=evidence_id)
+
+
 def import_job_get(*, workspace: Workspace, job_id: int) -> ImportJob:
     return ImportJob.objects.for_workspace(workspace).get(id=job_id)
 
@@ -246,9 +250,14 @@ def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchH
     tsquery = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
     # Sentinels instead of <mark>: the text is escaped first, then the marks are put back, so
     # markup inside people's words is shown as text.
-    options = (
-        f"StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxFragments=2, MaxWords=20, MinWords=8"
-    )
+    headline = {
+        "config": SEARCH_CONFIG,
+        "start_sel": _MARK_START,
+        "stop_sel": _MARK_STOP,
+        "max_fragments": 2,
+        "max_words": 20,
+        "min_words": 8,
+    }
     sources = [
         ("feedback", Feedback, "text", None),
         ("highlight", Highlight, "quote", None),
@@ -262,7 +271,7 @@ def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchH
             .filter(search_vector=tsquery)
             .annotate(
                 rank=SearchRank(F("search_vector"), tsquery),
-                snippet=SearchHeadline(body, tsquery, config=SEARCH_CONFIG, options=options),
+                snippet=SearchHeadline(body, tsquery, **headline),
             )
             .order_by("-rank", "-id")
             .values("id", "rank", "snippet", *([title] if title else []))[:limit]
@@ -272,7 +281,7 @@ def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchH
                 kind=kind,
                 id=row["id"],
                 title=row.get(title, "") if title else "",
-                snippet=row["snippet"],
+                snippet=marked_snippet(row["snippet"]),
                 rank=row["rank"],
             )
             for row in rows

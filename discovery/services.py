@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 
 class StaleEditError(ApplicationError):
-    """Someone saved the object after this edit was started."""
+    """Someone saved the object after this edit was started. The API answers 409."""
+
+    status_code = 409
 
 
 def _check_text(value: str, *, field: str, limit: int, required: bool = True) -> str:
@@ -157,7 +159,8 @@ def _clean_feedback(workspace: Workspace, data: FeedbackInput) -> dict[str, Any]
         "external_url": (data.external_url or "").strip(),
         "customer": customer,
         "company_id": customer.company_id if customer else None,
-        "received_at": data.received_at or timezone.now(),
+        # None means "not given": a new item is received now, an existing one keeps its date.
+        "received_at": data.received_at,
     }
 
 
@@ -165,6 +168,7 @@ def _clean_feedback(workspace: Workspace, data: FeedbackInput) -> dict[str, Any]
 def feedback_create(*, workspace: Workspace, actor: User | None, data: FeedbackInput) -> Feedback:
     """Create one feedback item; an external id already imported is refused."""
     fields = _clean_feedback(workspace, data)
+    fields["received_at"] = fields["received_at"] or timezone.now()
     feedback = Feedback(workspace=workspace, created_by=actor, **fields)
     feedback.full_clean(
         exclude=["workspace", "customer", "created_by"],
@@ -227,14 +231,20 @@ def feedback_bulk_upsert(
             seen.add(key)
             current = existing.get(key) if fields["external_id"] else None
             if current is None:
-                created.append(Feedback(workspace=workspace, created_by=actor, **fields))
+                created.append(
+                    Feedback(
+                        workspace=workspace,
+                        created_by=actor,
+                        **{**fields, "received_at": fields["received_at"] or timezone.now()},
+                    )
+                )
                 continue
             new_values = {
                 "text": fields["text"],
                 "external_url": fields["external_url"],
                 "customer_id": fields["customer"].id if fields["customer"] else None,
                 "company_id": fields["company_id"],
-                "received_at": fields["received_at"],
+                "received_at": fields["received_at"] or current.received_at,
             }
             if all(getattr(current, k) == v for k, v in new_values.items()):
                 unchanged += 1
@@ -266,6 +276,11 @@ def feedback_update(
     feedback = Feedback.objects.for_workspace(workspace).select_for_update().get(id=feedback.id)
     if "text" in changes:
         feedback.text = _check_text(changes.pop("text"), field="text", limit=FEEDBACK_MAX_CHARS)
+        _reanchor_highlights(
+            workspace,
+            Highlight.objects.for_workspace(workspace).filter(feedback=feedback),
+            feedback.text,
+        )
     if "customer_id" in changes:
         customer_id = changes.pop("customer_id")
         customer = None
@@ -612,7 +627,8 @@ def interview_update(
     if interview.version != version:
         raise StaleEditError(
             "Someone else saved this interview while you were editing it. Reload to see their "
-            "changes, then make yours again."
+            "changes, then make yours again.",
+            extra={"version": interview.version},
         )
     if "title" in changes:
         interview.title = _check_text(changes.pop("title"), field="title", limit=200)
@@ -655,15 +671,39 @@ def highlight_create(
     interview: Interview | None = None,
     feedback: Feedback | None = None,
     tag_ids: Iterable[int] = (),
+    quote: str | None = None,
 ) -> Highlight:
-    """Highlight the words between `start` and `end` of a transcript or feedback text."""
+    """Highlight the words between `start` and `end` of a transcript or feedback text.
+
+    With `quote` (the words the person selected), offsets taken from an older version of the
+    text are moved to where those words are now, or refused.
+    """
     if (interview is None) == (feedback is None):
         raise ValidationError("Highlight a transcript or a feedback text, not both.")
     source = interview or feedback
     assert source is not None
     if source.workspace_id != workspace.id:
         raise ValidationError("Unknown interview or feedback.")
-    text = interview.transcript if interview else feedback.text  # type: ignore[union-attr]
+    # Offsets are checked against the text as it is now, held still until the highlight is saved.
+    if interview is not None:
+        interview = (
+            Interview.objects.for_workspace(workspace).select_for_update().get(id=interview.id)
+        )
+        text = interview.transcript
+    else:
+        feedback = Feedback.objects.for_workspace(workspace).select_for_update().get(id=feedback.id)  # type: ignore[union-attr]
+        text = feedback.text
+    if quote and 0 <= start < end and text[start:end] != quote:
+        # The text changed after the words were selected: find them again, or refuse.
+        span = reanchor(text, start=start, end=end, quote=quote)
+        if span is None:
+            raise ValidationError(
+                {
+                    "start": "The text changed since you selected these words. Reload and select "
+                    "them again."
+                }
+            )
+        start, end = span
     if not (0 <= start < end <= len(text)):
         raise ValidationError(
             {"start": f"The span {start}–{end} is outside the text (0–{len(text)})."}
@@ -735,7 +775,8 @@ def insight_update(
     if insight.version != version:
         raise StaleEditError(
             "Someone else saved this insight while you were editing it. Reload to see their "
-            "changes, then make yours again."
+            "changes, then make yours again.",
+            extra={"version": insight.version},
         )
     before = {"title": insight.title, "summary": insight.summary, "status": insight.status}
     if "title" in changes:
@@ -846,3 +887,236 @@ def evidence_add(
 def evidence_remove(*, workspace: Workspace, actor: User | None, evidence: Evidence) -> None:
     Evidence.objects.for_workspace(workspace).filter(id=evidence.id).delete()
     insight_reach_refresh(workspace=workspace, insight_id=evidence.insight_id)
+
+
+# --- API additions: updates and deletes of people, interviews and insights, bulk push --------
+def _insight_ids_citing_customers(workspace: Workspace, customer_ids: Iterable[int]) -> set[int]:
+    """Insights whose evidence quotes one of these customers (their reach depends on them)."""
+    ids = list(customer_ids)
+    if not ids:
+        return set()
+    interview_ids = (
+        InterviewParticipant.objects.for_workspace(workspace)
+        .filter(customer_id__in=ids)
+        .values("interview_id")
+    )
+    return set(
+        Evidence.objects.for_workspace(workspace)
+        .filter(
+            Q(feedback__customer_id__in=ids)
+            | Q(highlight__feedback__customer_id__in=ids)
+            | Q(highlight__interview_id__in=interview_ids)
+        )
+        .values_list("insight_id", flat=True)
+    )
+
+
+def _refresh_reach(workspace: Workspace, insight_ids: Iterable[int]) -> None:
+    for insight_id in sorted(set(insight_ids)):
+        insight_reach_refresh(workspace=workspace, insight_id=insight_id)
+
+
+@transaction.atomic
+def company_update(
+    *, workspace: Workspace, actor: User | None, company: Company, **changes: Any
+) -> Company:
+    """Change name, domain, ARR, plan, segment or attributes; insights citing it are recounted."""
+    company = Company.objects.for_workspace(workspace).select_for_update().get(id=company.id)
+    arr_before = company.arr
+    for field in ("name", "plan", "segment"):
+        if field in changes:
+            setattr(company, field, (changes.pop(field) or "").strip())
+    if "domain" in changes:
+        company.domain = (changes.pop("domain") or "").strip().lower()
+    if "arr" in changes:
+        company.arr = changes.pop("arr")
+    if "attributes" in changes:
+        company.attributes = changes.pop("attributes") or {}
+    if changes:
+        raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))
+    company.full_clean(exclude=["workspace"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"domain": f"A company with the domain {company.domain!r} already exists."}
+        ) from exc
+    if company.arr != arr_before:
+        customer_ids = (
+            Customer.objects.for_workspace(workspace)
+            .filter(company=company)
+            .values_list("id", flat=True)
+        )
+        _refresh_reach(workspace, _insight_ids_citing_customers(workspace, customer_ids))
+    return company
+
+
+@transaction.atomic
+def company_delete(*, workspace: Workspace, actor: User | None, company: Company) -> None:
+    """Delete a company; its customers and feedback stay, without a company."""
+    customer_ids = list(
+        Customer.objects.for_workspace(workspace)
+        .filter(company_id=company.id)
+        .values_list("id", flat=True)
+    )
+    insight_ids = _insight_ids_citing_customers(workspace, customer_ids)
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="company.deleted",
+        target=company,
+        changes={"name": company.name},
+    )
+    Company.objects.for_workspace(workspace).filter(id=company.id).delete()
+    _refresh_reach(workspace, insight_ids)
+
+
+@transaction.atomic
+def customer_update(
+    *, workspace: Workspace, actor: User | None, customer: Customer, **changes: Any
+) -> Customer:
+    """Change name, email, company or attributes; their feedback follows the company."""
+    customer = Customer.objects.for_workspace(workspace).select_for_update().get(id=customer.id)
+    company_before = customer.company_id
+    if "name" in changes:
+        customer.name = (changes.pop("name") or "").strip()
+    if "email" in changes:
+        customer.email = (changes.pop("email") or "").strip().lower()
+    if "company_id" in changes:
+        company_id = changes.pop("company_id")
+        company = None
+        if company_id is not None:
+            company = Company.objects.for_workspace(workspace).filter(id=company_id).first()
+            if company is None:
+                raise ValidationError({"company": "Unknown company."})
+        customer.company = company
+    if "attributes" in changes:
+        customer.attributes = changes.pop("attributes") or {}
+    if changes:
+        raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))
+    if not customer.email and not customer.name:
+        raise ValidationError({"email": "A customer needs an email or a name."})
+    customer.full_clean(exclude=["workspace"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"email": f"A customer with the email {customer.email!r} already exists."}
+        ) from exc
+    if customer.company_id != company_before:
+        Feedback.objects.for_workspace(workspace).filter(customer=customer).update(
+            company_id=customer.company_id, updated_at=timezone.now()
+        )
+        _refresh_reach(workspace, _insight_ids_citing_customers(workspace, [customer.id]))
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, workspace: Workspace, actor: User | None, customer: Customer) -> None:
+    """Delete a customer; their feedback stays, anonymous and without a company."""
+    insight_ids = _insight_ids_citing_customers(workspace, [customer.id])
+    Feedback.objects.for_workspace(workspace).filter(customer_id=customer.id).update(
+        company_id=None, updated_at=timezone.now()
+    )
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="customer.deleted",
+        target=customer,
+        changes={"email": customer.email, "name": customer.name},
+    )
+    Customer.objects.for_workspace(workspace).filter(id=customer.id).delete()
+    _refresh_reach(workspace, insight_ids)
+
+
+@transaction.atomic
+def interview_delete(*, workspace: Workspace, actor: User | None, interview: Interview) -> None:
+    """Delete an interview with its highlights; insights citing them are recounted."""
+    insight_ids = set(
+        Evidence.objects.for_workspace(workspace)
+        .filter(highlight__interview_id=interview.id)
+        .values_list("insight_id", flat=True)
+    )
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="interview.deleted",
+        target=interview,
+        changes={"title": interview.title},
+    )
+    Interview.objects.for_workspace(workspace).filter(id=interview.id).delete()
+    _refresh_reach(workspace, insight_ids)
+
+
+@transaction.atomic
+def insight_delete(*, workspace: Workspace, actor: User | None, insight: Insight) -> None:
+    """Delete an insight and its evidence links (the cited feedback and highlights stay)."""
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="insight.deleted",
+        target=insight,
+        changes={"title": insight.title},
+    )
+    Insight.objects.for_workspace(workspace).filter(id=insight.id).delete()
+
+
+@dataclass(frozen=True)
+class FeedbackPush:
+    """One pushed item: feedback, and optionally its customer named by email instead of id."""
+
+    item: FeedbackInput
+    customer_email: str = ""
+    customer_name: str = ""
+
+
+@transaction.atomic
+def feedback_push(
+    *, workspace: Workspace, actor: User | None, pushes: list[FeedbackPush]
+) -> UpsertResult:
+    """`feedback_bulk_upsert` where customers may be named by email, upserted once per email.
+
+    Idempotent: customers already stored with the same name are not written again.
+    """
+    wanted: dict[str, str] = {}
+    for push in pushes:
+        email = push.customer_email.strip().lower()
+        if email:
+            wanted[email] = push.customer_name.strip() or wanted.get(email, "")
+    known = {
+        c.email.lower(): c
+        for c in Customer.objects.for_workspace(workspace).filter(
+            Q(*[Q(email__iexact=e) for e in wanted], _connector=Q.OR) if wanted else Q(pk__in=[])
+        )
+    }
+    ids: dict[str, int] = {}
+    for email, name in wanted.items():
+        customer = known.get(email)
+        if customer is None or (name and name != customer.name):
+            try:
+                customer, _ = customer_upsert(
+                    workspace=workspace, actor=actor, email=email, name=name
+                )
+            except ValidationError as exc:
+                raise ValidationError(
+                    {"customer_email": [f"{email}: {m}" for m in exc.messages]}
+                ) from exc
+        ids[email] = customer.id
+    items = [
+        FeedbackInput(
+            text=p.item.text,
+            source=p.item.source,
+            external_id=p.item.external_id,
+            external_url=p.item.external_url,
+            customer_id=(
+                ids[p.customer_email.strip().lower()]
+                if p.customer_email.strip()
+                else p.item.customer_id
+            ),
+            received_at=p.item.received_at,
+        )
+        for p in pushes
+    ]
+    return feedback_bulk_upsert(workspace=workspace, actor=actor, items=items)

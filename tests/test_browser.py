@@ -110,6 +110,8 @@ def test_command_palette_jumps_to_a_page(live_server, page: Page, pm, screenshot
     base = live_server.url
     _log_in(page, base)
     expect(page).to_have_url(f"{base}/w/acme/discovery/")
+    # The palette's script is deferred: keys pressed before it runs go nowhere.
+    page.wait_for_load_state("load")
 
     page.keyboard.press("Control+k")
     palette = page.get_by_role("dialog")
@@ -139,4 +141,20 @@ def test_api_docs_render_from_local_assets_under_the_csp(
 
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=15000)
     page.screenshot(path=screenshots / "api-docs.png")
+    assert console_errors == []
+
+
+def test_typing_in_the_search_box_offers_a_full_text_search(
+    live_server, page: Page, pm, console_errors
+):
+    base = live_server.url
+    _log_in(page, base)
+    expect(page).to_have_url(f"{base}/w/acme/discovery/")
+    page.wait_for_load_state("load")
+
+    page.keyboard.press("/")
+    page.keyboard.type("slow exports")
+    page.get_by_role("option", name=re.compile("Search “slow exports” in Discovery")).click()
+
+    expect(page).to_have_url(f"{base}/w/acme/discovery/search/?q=slow%20exports")
     assert console_errors == []

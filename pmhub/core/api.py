@@ -36,7 +36,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "extra": exc.extra}, status=400)
+        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -53,6 +53,7 @@ def paginated_response(
     *, view: Any, queryset: Any, serializer_class: type, request: Any
 ) -> Response:
     """One cursor page of `queryset` through `serializer_class`, with next/previous links."""
-    paginator = CursorPagination()
+    pagination_class = getattr(view, "pagination_class", None) or CursorPagination
+    paginator = pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -4,7 +4,9 @@ from typing import Any
 
 
 class ApplicationError(Exception):
-    """A business rule refused the request. Views show `message`; the API answers 400."""
+    """A business rule refused the request. Views show `message`; the API answers `status_code`."""
+
+    status_code = 400
 
     def __init__(self, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)

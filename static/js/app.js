@@ -491,6 +491,23 @@
     results.sort(function (a, b) {
       return b.score - a.score || a.index - b.index;
     });
+    // Last, always: full-text search of the workspace for what was typed.
+    var searchUrl = $("#global-search") && $("#global-search").getAttribute("data-search-url");
+    if (searchUrl) {
+      results.push({
+        entry: {
+          label: "Search “" + query + "” in Discovery",
+          group: "Search",
+          hint: "",
+          keywords: "",
+          icon: "search",
+          run: function () {
+            window.location.href = searchUrl + "?q=" + encodeURIComponent(query);
+          },
+        },
+        positions: [],
+      });
+    }
     return results;
   }
 

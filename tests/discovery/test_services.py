@@ -271,3 +271,66 @@ def test_rename_is_audited_with_before_and_after(workspace, member):
 
     event = AuditEvent.objects.for_workspace(workspace).get(action="tag.updated")
     assert event.changes == {"name": ["Export", "Exports"], "group": ["", "Theme"]}
+
+
+def test_a_highlight_taken_on_an_older_text_lands_on_the_same_words(workspace, member):
+    interview = services.interview_create(
+        workspace=workspace, actor=member, title="Call", transcript="Ann: exports are slow."
+    )
+    services.interview_update(
+        workspace=workspace,
+        actor=member,
+        interview=interview,
+        version=1,
+        transcript="Bob: hello.\nAnn: exports are slow.",
+    )
+
+    # Offsets from the page as it was before the edit, with the words selected.
+    highlight = services.highlight_create(
+        workspace=workspace,
+        actor=member,
+        start=5,
+        end=21,
+        interview=interview,
+        quote="exports are slow",
+    )
+
+    assert (highlight.start, highlight.end, highlight.quote) == (17, 33, "exports are slow")
+
+
+def test_a_highlight_whose_words_are_gone_is_refused(workspace, member):
+    interview = services.interview_create(
+        workspace=workspace, actor=member, title="Call", transcript="Ann: exports are fast."
+    )
+
+    with pytest.raises(ValidationError, match="The text changed since you selected"):
+        services.highlight_create(
+            workspace=workspace,
+            actor=member,
+            start=5,
+            end=21,
+            interview=interview,
+            quote="exports are slow",
+        )
+
+
+def test_editing_feedback_text_reanchors_or_flags_its_highlights(workspace, member):
+    feedback = _feedback(workspace, member, text="Exports are slow. Search is great.")
+    slow = services.highlight_create(
+        workspace=workspace, actor=member, start=0, end=16, feedback=feedback
+    )
+    great = services.highlight_create(
+        workspace=workspace, actor=member, start=18, end=33, feedback=feedback
+    )
+
+    services.feedback_update(
+        workspace=workspace,
+        actor=member,
+        feedback=feedback,
+        text="Honestly: Exports are slow. Search is fine.",
+    )
+
+    slow.refresh_from_db()
+    great.refresh_from_db()
+    assert (slow.start, slow.end, slow.needs_review) == (10, 26, False)
+    assert great.needs_review is True

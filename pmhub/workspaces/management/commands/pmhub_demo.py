@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from discovery.demo import demo_discovery_create
 from pmhub.accounts.models import User
 from pmhub.accounts.services import user_create
 from pmhub.workspaces.models import Workspace
 from pmhub.workspaces.roles import Role
-from pmhub.workspaces.selectors import membership_list_for_user
+from pmhub.workspaces.selectors import membership_get_for_user, membership_list_for_user
 from pmhub.workspaces.services import workspace_create
 
 DEMO_EMAIL = "demo@pmhub.local"
 DEMO_PASSWORD = "pmhub-demo"  # noqa: S105 - the published demo login of a local install.
 DEMO_WORKSPACES = [("Acme Product", "acme"), ("Globex Research", "globex")]
+# Only this workspace gets the discovery demo set; the other one shows the empty states.
+DISCOVERY_DEMO_SLUG = "acme"
 
 
 class Command(BaseCommand):
@@ -31,4 +35,15 @@ class Command(BaseCommand):
             for name, slug in DEMO_WORKSPACES:
                 if slug not in joined and not Workspace.objects.filter(slug=slug).exists():
                     workspace_create(actor=user, name=name, slug=slug)
+        # Fill only a workspace the demo login belongs to, never someone else's "acme".
+        membership = membership_get_for_user(user=user, workspace_slug=DISCOVERY_DEMO_SLUG)
+        if membership is not None:
+            started = time.monotonic()
+            result = demo_discovery_create(workspace=membership.workspace, actor=user)
+            if result.created:
+                self.stdout.write(
+                    f"demo discovery data: {result.feedback} feedback, {result.companies} "
+                    f"companies, {result.customers} customers, {result.interviews} interviews, "
+                    f"{result.insights} insights ({time.monotonic() - started:.1f} s)"
+                )
         self.stdout.write(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} ({Role.ADMIN.label})")
