@@ -25,7 +25,8 @@ COPY . .
 RUN SECRET_KEY=collectstatic-build-only DATABASE_URL=postgres://build@localhost:5432/build \
     python manage.py collectstatic --noinput --verbosity 0
 
-RUN useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin pmhub
+RUN useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin pmhub \
+    && mkdir -p /data/uploads && chown pmhub /data/uploads
 USER pmhub
 
 EXPOSE 8000

@@ -120,7 +120,7 @@ class TrendChart:
     max_value: int
     total: int
     description: str
-    recent_change: str  # "+40% in the last 4 weeks" or ""
+    recent_change: str  # "+40% over the last 4 full weeks" or ""
     width: int = WIDTH
     height: int = HEIGHT
     plot_left: int = PLOT_LEFT
@@ -186,15 +186,17 @@ def _series_keys(split_by: str, keys: set[str]) -> list[tuple[str, str, int]]:
 
 
 def _recent_change(totals: list[int]) -> str:
-    if len(totals) < 8:
+    """The last 4 full weeks against the 4 before; this week is still filling up, so left out."""
+    full = totals[:-1]
+    if len(full) < 8:
         return ""
-    recent, before = sum(totals[-4:]), sum(totals[-8:-4])
+    recent, before = sum(full[-4:]), sum(full[-8:-4])
     if before == 0:
-        return f"{recent} in the last 4 weeks, none in the 4 before" if recent else ""
+        return f"{recent} in the last 4 full weeks, none in the 4 before" if recent else ""
     change = round((recent - before) * 100 / before)
     if change == 0:
-        return "steady over the last 4 weeks"
-    return f"{change:+d}% in the last 4 weeks"
+        return "steady over the last 4 full weeks"
+    return f"{change:+d}% over the last 4 full weeks"
 
 
 def feedback_trend(

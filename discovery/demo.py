@@ -665,7 +665,8 @@ def _feedback_rows(
         status = _status_for(rng, age_minutes / (24 * 60))
         area, sentiment, _ = THEMES[theme]
         row_tags: list[tuple[str, str]] = []
-        if status != Feedback.Status.NEW or rng.random() < 0.3:
+        # Triaged items were tagged by a person; most new ones already by the tagging rules.
+        if status != Feedback.Status.NEW or rng.random() < 0.75:
             origin = Tagging.Origin.PERSON if status != Feedback.Status.NEW else Tagging.Origin.RULE
             if theme != "Praise":
                 row_tags.append((theme, origin))

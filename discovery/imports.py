@@ -37,7 +37,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -81,15 +81,13 @@ class ImportFileError(Exception):
 
 
 def upload_max_bytes() -> int:
-    """The largest file the upload page accepts: the request limit minus the form's envelope."""
-    return settings.PMHUB_MAX_REQUEST_BYTES - _MULTIPART_OVERHEAD
+    """The largest file the upload page accepts: the upload limit minus the form's envelope."""
+    return settings.PMHUB_MAX_UPLOAD_BYTES - _MULTIPART_OVERHEAD
 
 
 def upload_root(workspace_id: int) -> Path:
     """The folder of one workspace's uploads; every stored path includes the workspace id."""
-    base = getattr(settings, "PMHUB_UPLOAD_ROOT", None)
-    root = Path(base) if base else Path(settings.BASE_DIR) / ".pmhub" / "uploads"
-    return root / str(workspace_id)
+    return Path(settings.PMHUB_UPLOAD_ROOT) / str(workspace_id)
 
 
 # --- fields of each kind ---------------------------------------------------------------------
@@ -609,7 +607,7 @@ def import_job_create(
 
 
 def _queue(*, workspace: Workspace, actor: User | None, job: ImportJob) -> None:
-    from discovery.tasks import import_run_task
+    from discovery.tasks import import_run_task  # Here: tasks.py imports this module.
 
     job.mapping = {**job.mapping, "queued_at": timezone.now().isoformat()}
     job.save(update_fields=["mapping", "updated_at"])
@@ -1267,8 +1265,9 @@ def _run_lock(workspace_id: int, job_id: int) -> Iterator[bool]:
     try:
         yield acquired
     finally:
+        # A broken connection has dropped the lock already; do not hide the original error.
         if acquired:
-            with connection.cursor() as cursor:
+            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
 
 
@@ -1318,7 +1317,9 @@ def import_run(*, workspace: Workspace, job_id: int) -> ImportJob:
     with _run_lock(workspace.id, job_id) as acquired:
         with transaction.atomic():
             job = ImportJob.objects.for_workspace(workspace).select_for_update().get(id=job_id)
-            if not acquired or job.status in (Status.DONE, Status.FAILED):
+            if not acquired or not import_is_queued(job):
+                return job  # Another worker has it, or a CSV still waits for its mapping.
+            if job.status in (Status.DONE, Status.FAILED):
                 return job
             if job.status == Status.PENDING:
                 job.status = Status.RUNNING

@@ -211,12 +211,15 @@ def feedback_bulk_upsert(
     with transaction.atomic():
         existing = {
             (f.source, f.external_id): f
+            # Two IN lists use the (workspace, source, external_id) index; an OR of 1,000 pairs
+            # does not. A few extra rows may come back; the dict keeps only exact keys.
             for f in Feedback.objects.for_workspace(workspace)
             .filter(
-                Q(*[Q(source=s, external_id=e) for s, e in keyed], _connector=Q.OR)
-                if keyed
-                else Q(pk__in=[])
+                source__in={s for s, _ in keyed},
+                external_id__in=[e for _, e in keyed],
             )
+            # Spelled like the unique index's condition, so the planner may use that index.
+            .exclude(external_id="")
             .select_for_update(of=("self",))
         }
         created: list[Feedback] = []
@@ -251,6 +254,7 @@ def feedback_bulk_upsert(
             else:
                 for k, v in new_values.items():
                     setattr(current, k, v)
+                current.updated_at = timezone.now()  # bulk_update does not apply auto_now.
                 changed.append(current)
             ids.append(current.id)
         Feedback.objects.bulk_create(created, batch_size=1000)

@@ -301,6 +301,9 @@ def run(args: argparse.Namespace) -> int:
         {
             "DJANGO_SETTINGS_MODULE": "pmhub.settings.local",
             "PMHUB_BASE_URL": stack.env.get("PMHUB_BASE_URL", base_url),
+            "PMHUB_UPLOAD_ROOT": stack.env.get(
+                "PMHUB_UPLOAD_ROOT", str(stack.data_dir / "uploads")
+            ),
             "PYTHONUNBUFFERED": "1",
         }
     )

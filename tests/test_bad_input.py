@@ -518,3 +518,21 @@ def test_a_form_encoded_body_is_415_in_the_error_format(workspace, admin, token_
         "extra": {},
     }
     assert Workspace.objects.get(id=workspace.id).name == "Acme"
+
+
+def test_an_import_upload_may_exceed_the_request_limit_up_to_the_upload_limit(
+    workspace, member, login, settings
+):
+    settings.PMHUB_MAX_REQUEST_BYTES = 1024
+    settings.PMHUB_MAX_UPLOAD_BYTES = 64 * 1024
+    client = login(member)
+    body = {"text": "x" * 4096}
+
+    elsewhere = client.post(f"/w/{workspace.slug}/settings/", body)
+    upload = client.post(f"/w/{workspace.slug}/discovery/imports/new/", body)
+    too_big = client.post(f"/w/{workspace.slug}/discovery/imports/new/", {"text": "x" * 70_000})
+
+    assert elsewhere.status_code == 413
+    assert upload.status_code != 413
+    assert too_big.status_code == 413
+    assert too_big.content.endswith(b" bytes; the limit is 65536 bytes.")

@@ -30,6 +30,7 @@ from discovery.models import ImportJob
 from discovery.selectors import import_job_get
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
+from pmhub.core.middleware import allows_large_bodies
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
 from pmhub.workspaces.roles import Role
@@ -48,6 +49,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(request, "discovery/import_list.html", {"page": page})
 
 
+@allows_large_bodies
 @workspace_view(roles={"GET": Role.EDITOR})
 @require_http_methods(["GET", "POST"])
 def import_new(request: HttpRequest) -> HttpResponse:

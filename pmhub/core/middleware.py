@@ -1,9 +1,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def allows_large_bodies(view: F) -> F:
+    """Let a view (a file upload) receive bodies up to PMHUB_MAX_UPLOAD_BYTES."""
+    view.pmhub_allows_large_bodies = True  # type: ignore[attr-defined]
+    return view
+
+
+def _limit_for(request: HttpRequest) -> int:
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return settings.PMHUB_MAX_REQUEST_BYTES
+    if getattr(view, "pmhub_allows_large_bodies", False):
+        return settings.PMHUB_MAX_UPLOAD_BYTES
+    return settings.PMHUB_MAX_REQUEST_BYTES
 
 
 class RequestSizeLimitMiddleware:
@@ -17,12 +37,12 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.PMHUB_MAX_REQUEST_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > limit:
+        # Only a body over the usual limit pays for resolving the URL to ask for an exception.
+        if length > settings.PMHUB_MAX_REQUEST_BYTES and length > (limit := _limit_for(request)):
             message = f"Request body too large: {length} bytes; the limit is {limit} bytes."
             if request.path.startswith("/api/"):
                 return JsonResponse({"message": message, "extra": {"limit": limit}}, status=413)

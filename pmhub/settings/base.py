@@ -141,6 +141,10 @@ STORAGES = {
 # Bodies above this are refused with 413 before any view reads them.
 PMHUB_MAX_REQUEST_BYTES = env.int("PMHUB_MAX_REQUEST_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PMHUB_MAX_REQUEST_BYTES
+# Views marked with pmhub.core.middleware.allows_large_bodies (file imports) accept up to this.
+PMHUB_MAX_UPLOAD_BYTES = env.int("PMHUB_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+# Uploaded files waiting for, or being read by, an import. Web and worker must share it.
+PMHUB_UPLOAD_ROOT = env("PMHUB_UPLOAD_ROOT", default=str(BASE_DIR / ".pmhub" / "uploads"))
 
 # --- Email -----------------------------------------------------------------------------------
 # EMAIL_URL examples: smtp://host:25, smtp+tls://user:pass@host:587 (STARTTLS),

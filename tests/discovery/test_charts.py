@@ -147,16 +147,17 @@ def test_bars_stack_to_the_weekly_total_on_a_rounded_axis(workspace):
     assert sales_bar.y == pytest.approx(chart.plot_top)  # 10 of 10 reaches the top
 
 
-def test_reports_the_change_of_the_last_four_weeks(workspace):
+def test_reports_the_change_of_the_last_four_full_weeks(workspace):
     _add(
         workspace,
-        [("support", _at(2, month=2), None)] * 2  # 8 weeks ago in a 12-week chart
-        + [("support", _at(16), None)] * 3,
+        [("support", _at(26, month=1), None)] * 2  # 7 full weeks before this one
+        + [("support", _at(9), None)] * 3  # last week
+        + [("support", _at(17), None)] * 9,  # this week, not over yet: left out
     )
 
     chart = _trend(workspace, weeks=12)
 
-    assert chart.recent_change == "+50% in the last 4 weeks"
+    assert chart.recent_change == "+50% over the last 4 full weeks"
 
 
 def test_an_unknown_split_is_refused(workspace):

@@ -89,7 +89,7 @@ def test_upload_page_states_the_size_limit(workspace, member, login):
     response = login(member).get(_url("import-new", workspace))
 
     assert response.status_code == 200
-    assert b"Files up to 5.0\xc2\xa0MB" in response.content
+    assert b"Files up to 50.0\xc2\xa0MB" in response.content
 
 
 def test_csv_upload_leads_to_the_mapping_page_with_a_guess_and_a_preview(workspace, member, login):
@@ -273,3 +273,57 @@ def test_an_outsider_cannot_see_another_workspaces_import(workspace, member, out
     for name in ("import-detail", "import-map"):
         assert client.get(_url(name, workspace, job_id=job.id)).status_code == 404
     assert client.get(_url("import-list", workspace)).status_code == 404
+
+
+# --- in the browser --------------------------------------------------------------------------
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_page_follows_the_job_until_done_and_an_oversized_file_is_refused(
+    live_server, page, settings
+):
+    from playwright.sync_api import expect
+
+    from pmhub.workspaces.roles import Role
+    from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+
+    settings.PMHUB_MAX_UPLOAD_BYTES = 32 * 1024  # The page then accepts files up to 16 KiB.
+    user = UserFactory(email="pm@acme.test", name="Pat")
+    workspace = WorkspaceFactory(name="Acme", slug="acme")
+    MembershipFactory(user=user, workspace=workspace, role=Role.EDITOR)
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("pm@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    job = imports.import_job_create(
+        workspace=workspace,
+        actor=user,
+        kind="zendesk_json",
+        filename="zendesk_tickets.json",
+        data=(FIXTURES / "zendesk_tickets.json").read_bytes(),
+    )
+    ImportJob.objects.for_workspace(workspace).filter(id=job.id).update(
+        status="running", processed_rows=1
+    )
+
+    page.goto(f"{live_server.url}{_url('import-detail', workspace, job_id=job.id)}")
+    expect(page.get_by_text("Progress: 33%")).to_be_visible()
+    imports.import_run(workspace=workspace, job_id=job.id)  # Resumes after row 1 and finishes.
+
+    expect(page.get_by_text("Progress: 100%")).to_be_visible(timeout=5_000)
+    expect(page.locator("#import-progress")).not_to_have_attribute("hx-trigger", "every 1s")
+
+    page.goto(f"{live_server.url}{_url('import-new', workspace)}")
+    page.get_by_text("Feedback CSV").click()
+    page.set_input_files(
+        "input[type=file]",
+        files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": b"text\n" + b"x" * 20_000}],
+    )
+    page.get_by_role("button", name="Upload and continue").click()
+
+    assert page.url.endswith(_url("import-new", workspace))
+    message = page.locator("input[type=file]").evaluate("el => el.validationMessage")
+    assert message == "This file is 20 KB; files up to 16 KB can be imported."
+    assert ImportJob.objects.for_workspace(workspace).count() == 1
+    assert errors == []

@@ -295,6 +295,15 @@ def test_starting_queues_the_task_once_after_commit(
     assert sent == [{"workspace_id": workspace.id, "job_id": job.id}]
 
 
+def test_running_a_csv_job_still_waiting_for_its_mapping_does_nothing(workspace, member):
+    job = _upload(workspace, member, Kind.FEEDBACK_CSV, "feedback.csv")
+
+    ran = imports.import_run(workspace=workspace, job_id=job.id)
+
+    assert (ran.status, ran.processed_rows, ran.error_count) == ("pending", 0, 0)
+    assert Feedback.objects.for_workspace(workspace).count() == 0
+
+
 def test_running_a_done_job_again_does_nothing(workspace, member):
     job = _import(workspace, member, Kind.FEEDBACK_CSV, "feedback.csv")
 
