@@ -80,7 +80,7 @@ def _tail_words(count: int) -> list[str]:
     """Made-up team, product and place names: the long tail of rare words real feedback has.
 
     Without one, every lexeme is frequent, PostgreSQL's statistics put the rarest at ~0.5 % of
-    rows, and a rare term is planned as if it matched 5,000 rows (see the closing note).
+    rows, and a rare term is planned as if it matched 5,000 rows: a full index scan.
     """
     rng = random.Random(SEED + 1)  # noqa: S311 - benchmark data: it must repeat, not be secret.
     onsets = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "br", "tr", "st"]

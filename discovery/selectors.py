@@ -85,7 +85,10 @@ def feedback_page(
     qs = feedback_list(workspace=workspace, filters=filters).select_related("customer", "company")
     if after is not None:
         received_at, row_id = after
-        qs = qs.filter(Q(received_at__lt=received_at) | Q(received_at=received_at, id__lt=row_id))
+        # The plain bound lets the index start at the cursor; the OR alone is only a filter.
+        qs = qs.filter(received_at__lte=received_at).filter(
+            Q(received_at__lt=received_at) | Q(received_at=received_at, id__lt=row_id)
+        )
     qs = qs.prefetch_related(
         Prefetch(
             "taggings",
@@ -240,6 +243,9 @@ def marked_snippet(headline: str) -> SafeString:
     )
 
 
+SEARCH_CANDIDATES = 2_000
+
+
 def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchHit]:
     """Full-text search over feedback, highlights, interviews and insights, best first.
 
@@ -266,9 +272,17 @@ def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchH
     ]
     hits: list[SearchHit] = []
     for kind, model, body, title in sources:
-        rows = (
+        # Ranking reads every match's vector; a common word matches a third of a large inbox,
+        # so only the newest SEARCH_CANDIDATES matches of each kind are ranked.
+        candidates = (
             model.objects.for_workspace(workspace)
             .filter(search_vector=tsquery)
+            .order_by("-id")
+            .values("id")[:SEARCH_CANDIDATES]
+        )
+        rows = (
+            model.objects.for_workspace(workspace)
+            .filter(id__in=candidates)
             .annotate(
                 rank=SearchRank(F("search_vector"), tsquery),
                 snippet=SearchHeadline(body, tsquery, **headline),
