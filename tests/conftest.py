@@ -193,11 +193,18 @@ class Worker:
     log: Path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(
     django_db_setup: None, django_db_blocker: Any, worker_smtp: SmtpSink, tmp_path_factory: Any
 ) -> Iterator[Worker]:
-    """A real `celery worker` process on the real Redis, reading the test database."""
+    """A real `celery worker` process on the real Redis, reading the test database.
+
+    One per test module, started on an empty queue: work that other modules' tests committed
+    (for objects long gone) must not run in the middle of theirs.
+    """
+    from pmhub.celery import app
+
+    app.control.purge()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {
         **os.environ,
