@@ -449,7 +449,7 @@ def main() -> None:
                             "name": f.company.name,
                             "segment": f.company.segment,
                         },
-                        "tags": [t.tag.name for t in f.taggings.all()],
+                        "tags": [t.name for t in f.tags],
                     }
                     for f in rows
                 ],

@@ -71,35 +71,111 @@ def feedback_list(*, workspace: Workspace, filters: FeedbackFilters | None = Non
     return qs
 
 
+@dataclass(frozen=True)
+class CustomerRef:
+    id: int
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return self.name or self.email or f"Customer {self.id}"
+
+
+@dataclass(frozen=True)
+class CompanyRef:
+    id: int
+    name: str
+    segment: str
+
+
+@dataclass(frozen=True)
+class TagRef:
+    id: int
+    name: str
+    color: str
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """A feedback item as lists show it, built from plain values (no model instances)."""
+
+    id: int
+    text: str
+    source: str
+    status: str
+    received_at: datetime
+    customer: CustomerRef | None
+    company: CompanyRef | None
+    tags: list[TagRef]
+
+    def get_source_display(self) -> str:
+        return Feedback.Source(self.source).label
+
+    def get_status_display(self) -> str:
+        return Feedback.Status(self.status).label
+
+
+FEEDBACK_ROW_VALUES = (
+    "id", "text", "source", "status", "received_at", "customer_id", "customer__name",
+    "customer__email", "company_id", "company__name", "company__segment",
+)  # fmt: skip
+
+
+def feedback_tags(*, workspace: Workspace, feedback_ids: list[int]) -> dict[int, list[TagRef]]:
+    """The tags of each feedback item, by name, in one query."""
+    tags: dict[int, list[TagRef]] = {feedback_id: [] for feedback_id in feedback_ids}
+    if feedback_ids:
+        taggings = (
+            Tagging.objects.for_workspace(workspace)
+            .filter(feedback_id__in=feedback_ids)
+            .order_by("tag__name", "tag_id")
+            .values_list("feedback_id", "tag_id", "tag__name", "tag__color")
+        )
+        for feedback_id, tag_id, name, color in taggings:
+            tags[feedback_id].append(TagRef(id=tag_id, name=name, color=color))
+    return tags
+
+
 def feedback_page(
     *,
     workspace: Workspace,
     filters: FeedbackFilters | None = None,
     after: tuple[datetime, int] | None = None,
     size: int = 50,
-) -> tuple[list[Feedback], tuple[datetime, int] | None]:
+) -> tuple[list[FeedbackRow], tuple[datetime, int] | None]:
     """One inbox page after the keyset `after`; returns the rows and the next keyset (or None).
 
-    Constant queries per page: the rows (with customer and company joined) and their taggings.
+    Two queries whatever the page size: the rows (customer and company joined) and their tags.
+    Rows are built from `.values()`: on the hot path, model instances cost more than the SQL.
     """
-    qs = feedback_list(workspace=workspace, filters=filters).select_related("customer", "company")
+    qs = feedback_list(workspace=workspace, filters=filters)
     if after is not None:
         received_at, row_id = after
         # The plain bound lets the index start at the cursor; the OR alone is only a filter.
         qs = qs.filter(received_at__lte=received_at).filter(
             Q(received_at__lt=received_at) | Q(received_at=received_at, id__lt=row_id)
         )
-    qs = qs.prefetch_related(
-        Prefetch(
-            "taggings",
-            queryset=Tagging.objects.for_workspace(workspace)
-            .select_related("tag")
-            .order_by("tag__name"),
+    values = list(qs.values(*FEEDBACK_ROW_VALUES)[: size + 1])
+    more = len(values) > size
+    values = values[:size]
+    tags = feedback_tags(workspace=workspace, feedback_ids=[v["id"] for v in values])
+    rows = [
+        FeedbackRow(
+            id=v["id"],
+            text=v["text"],
+            source=v["source"],
+            status=v["status"],
+            received_at=v["received_at"],
+            customer=CustomerRef(v["customer_id"], v["customer__name"], v["customer__email"])
+            if v["customer_id"] is not None
+            else None,
+            company=CompanyRef(v["company_id"], v["company__name"], v["company__segment"])
+            if v["company_id"] is not None
+            else None,
+            tags=tags[v["id"]],
         )
-    )
-    rows = list(qs[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
+        for v in values
+    ]
     return rows, ((rows[-1].received_at, rows[-1].id) if more and rows else None)
 
 
