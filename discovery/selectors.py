@@ -208,6 +208,17 @@ def company_list(*, workspace: Workspace, query: str = "") -> QuerySet[Company]:
     return qs.order_by("name", "id")
 
 
+def company_segments(*, workspace: Workspace) -> list[str]:
+    """The segments in use, for filter menus."""
+    return list(
+        Company.objects.for_workspace(workspace)
+        .exclude(segment="")
+        .order_by("segment")
+        .values_list("segment", flat=True)
+        .distinct()
+    )
+
+
 def company_get(*, workspace: Workspace, company_id: int) -> Company:
     return Company.objects.for_workspace(workspace).get(id=company_id)
 
@@ -322,10 +333,17 @@ def marked_snippet(headline: str) -> SafeString:
 SEARCH_CANDIDATES = 2_000
 
 
-def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchHit]:
+def search(
+    *,
+    workspace: Workspace,
+    query: str,
+    limit: int = 20,
+    feedback_filters: FeedbackFilters | None = None,
+) -> list[SearchHit]:
     """Full-text search over feedback, highlights, interviews and insights, best first.
 
     Each kind is ranked within a bounded candidate set, then the lists are merged by rank.
+    With `feedback_filters` (the inbox's filters), only feedback is searched, narrowed by them.
     """
     if not query.strip():
         return []
@@ -347,15 +365,17 @@ def search(*, workspace: Workspace, query: str, limit: int = 20) -> list[SearchH
         ("insight", Insight, "summary", "title"),
     ]
     hits: list[SearchHit] = []
+    if feedback_filters is not None:
+        sources = sources[:1]
     for kind, model, body, title in sources:
+        matches = model.objects.for_workspace(workspace).filter(search_vector=tsquery)
+        if kind == "feedback" and feedback_filters is not None:
+            matches = feedback_list(workspace=workspace, filters=feedback_filters).filter(
+                search_vector=tsquery
+            )
         # Ranking reads every match's vector; a common word matches a third of a large inbox,
         # so only the newest SEARCH_CANDIDATES matches of each kind are ranked.
-        candidates = (
-            model.objects.for_workspace(workspace)
-            .filter(search_vector=tsquery)
-            .order_by("-id")
-            .values("id")[:SEARCH_CANDIDATES]
-        )
+        candidates = matches.order_by("-id").values("id")[:SEARCH_CANDIDATES]
         rows = (
             model.objects.for_workspace(workspace)
             .filter(id__in=candidates)

@@ -22,19 +22,8 @@ from discovery.models import Feedback
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.workspaces.decorators import workspace_view
-from pmhub.workspaces.models import Workspace
 
 PAGE_SIZE = 50
-
-
-def _segments(workspace: Workspace) -> list[str]:
-    return list(
-        selectors.company_list(workspace=workspace)
-        .exclude(segment="")
-        .order_by("segment")
-        .values_list("segment", flat=True)
-        .distinct()
-    )
 
 
 @workspace_view()
@@ -43,7 +32,9 @@ def index(request: HttpRequest) -> HttpResponse:
     """The inbox. Queries: tags, segments, rows, taggings (+1 when the page is empty)."""
     workspace = request.workspace
     tags = list(selectors.tag_list(workspace=workspace))
-    form = InboxFilterForm(request.GET or None, tags=tags, segments=_segments(workspace))
+    form = InboxFilterForm(
+        request.GET or None, tags=tags, segments=selectors.company_segments(workspace=workspace)
+    )
     filters = form.filters()
     after = parse_cursor(request.GET.get("after", ""))
     rows, next_cursor = selectors.feedback_page(

@@ -137,3 +137,38 @@ def test_another_workspaces_words_are_never_found(desk, other_workspace, outside
 def test_a_viewer_may_search_and_an_outsider_gets_404(desk, viewer, outsider, login):
     assert login(viewer).get(URL, {"q": "export"}).status_code == 200
     assert login(outsider).get(URL, {"q": "export"}).status_code == 404
+
+
+def test_search_results_can_be_filtered_like_the_inbox(workspace, member, login):
+    from discovery import services as discovery_services
+    from discovery.services import FeedbackInput
+
+    support = discovery_services.feedback_create(
+        workspace=workspace,
+        actor=member,
+        data=FeedbackInput(text="Exports time out on Mondays", source="support"),
+    )
+    discovery_services.feedback_create(
+        workspace=workspace,
+        actor=member,
+        data=FeedbackInput(text="Exports are missing columns", source="sales"),
+    )
+    discovery_services.feedback_set_status(
+        workspace=workspace, actor=member, feedback_ids=[support.id], status="archived"
+    )
+    client = login(member)
+    url = f"/w/{workspace.slug}/discovery/search/"
+
+    everything = client.get(url, {"q": "exports"})
+    by_source = client.get(url, {"q": "exports", "source": "support"})
+    by_status = client.get(url, {"q": "exports", "status": "new"})
+
+    def found(response):
+        return sorted(hit.id for group in response.context["groups"] for hit in group["hits"])
+
+    assert len(found(everything)) == 2
+    assert found(by_source) == [support.id]
+    assert support.id not in found(by_status)
+    assert len(found(by_status)) == 1
+    assert by_source.context["filtered"] is True
+    assert everything.context["filtered"] is False
