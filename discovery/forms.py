@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from discovery.models import FEEDBACK_MAX_CHARS, Company, Customer, Feedback, Tag
+from discovery.models import FEEDBACK_MAX_CHARS, Company, Customer, Feedback, Insight, Tag
 from discovery.selectors import FeedbackFilters
 
 # One bulk action touches at most this many rows: a page of the inbox is 50, a shift-selection
@@ -123,6 +123,7 @@ class FeedbackBulkForm(forms.Form):
         ("reopen", "Move back to new"),
         ("tag", "Add tag"),
         ("untag", "Remove tag"),
+        ("link", "Link to insight"),
     ]
     STATUS_OF_ACTION = {
         "triage": Feedback.Status.TRIAGED,
@@ -132,18 +133,27 @@ class FeedbackBulkForm(forms.Form):
 
     action = forms.ChoiceField(choices=ACTIONS)
     tag_id = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    insight_id = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     feedback_ids = IdListField(required=True)
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args: Any, tags: Iterable[Tag], **kwargs: Any):
+    def __init__(
+        self, *args: Any, tags: Iterable[Tag], insights: Iterable[Insight] = (), **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         self.fields["tag_id"].choices = [("", "Choose a tag"), *((t.id, t.name) for t in tags)]
+        self.fields["insight_id"].choices = [
+            ("", "Choose an insight"),
+            *((i.id, i.title) for i in insights),
+        ]
         self.fields["feedback_ids"].error_messages["required"] = "Select at least one item."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("action") in ("tag", "untag") and not data.get("tag_id"):
             self.add_error("tag_id", "Choose the tag to add or remove.")
+        if data.get("action") == "link" and not data.get("insight_id"):
+            self.add_error("insight_id", "Choose the insight to link to.")
         return data
 
 

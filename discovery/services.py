@@ -888,6 +888,44 @@ def evidence_add(
 
 
 @transaction.atomic
+def feedback_cite(
+    *, workspace: Workspace, actor: User | None, feedback_ids: list[int], insight_id: int
+) -> int:
+    """Cite many feedback items in one insight (each once); reach is recounted once."""
+    insight = Insight.objects.for_workspace(workspace).filter(id=insight_id).first()
+    if insight is None:
+        raise ValidationError({"insight": "Unknown insight."})
+    ids = list(
+        Feedback.objects.for_workspace(workspace)
+        .filter(id__in=feedback_ids)
+        # NOT IN over NULLs matches nothing: leave out the insight's highlight evidence.
+        .exclude(
+            id__in=Evidence.objects.for_workspace(workspace)
+            .filter(insight=insight, feedback__isnull=False)
+            .values("feedback_id")
+        )
+        .values_list("id", flat=True)
+    )
+    Evidence.objects.bulk_create(
+        [
+            Evidence(workspace=workspace, insight=insight, feedback_id=i, created_by=actor)
+            for i in ids
+        ],
+        ignore_conflicts=True,
+    )
+    if ids:
+        insight_reach_refresh(workspace=workspace, insight_id=insight.id)
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="insight.evidence_added",
+            target=insight,
+            changes={"feedback": ids},
+        )
+    return len(ids)
+
+
+@transaction.atomic
 def evidence_remove(*, workspace: Workspace, actor: User | None, evidence: Evidence) -> None:
     Evidence.objects.for_workspace(workspace).filter(id=evidence.id).delete()
     insight_reach_refresh(workspace=workspace, insight_id=evidence.insight_id)

@@ -18,12 +18,15 @@ from discovery.forms import (
     format_cursor,
     parse_cursor,
 )
-from discovery.models import Feedback
+from discovery.models import Feedback, Insight
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.workspaces.decorators import workspace_view
 
 PAGE_SIZE = 50
+
+
+PICKER_INSIGHTS = 200
 
 
 @workspace_view()
@@ -50,6 +53,12 @@ def index(request: HttpRequest) -> HttpResponse:
         next_url = f"?{query.urlencode()}"
     workspace_is_empty = not rows and not selectors.feedback_list(workspace=workspace).exists()
     filtered = {k: v for k, v in request.GET.items() if k not in ("status", "after") and v}
+    # The insights evidence can be linked to, most cited first; a picker, so a bounded list.
+    insights = list(
+        selectors.insight_list(workspace=workspace).exclude(status=Insight.Status.ARCHIVED)[
+            :PICKER_INSIGHTS
+        ]
+    )
     context = {
         "form": form,
         "rows": rows,
@@ -60,7 +69,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "status": form.status_value,
         "has_other_filters": bool(filtered),
         "workspace_is_empty": workspace_is_empty,
-        "bulk_form": FeedbackBulkForm(tags=tags),
+        "insights": insights,
+        "bulk_form": FeedbackBulkForm(tags=tags, insights=insights),
         "current_url": request.get_full_path(),
     }
     return render(request, "discovery/index.html", context)
@@ -85,7 +95,11 @@ def feedback_bulk(request: HttpRequest) -> HttpResponse:
     """
     workspace = request.workspace
     wants_json = "application/json" in request.headers.get("Accept", "")
-    form = FeedbackBulkForm(request.POST, tags=selectors.tag_list(workspace=workspace))
+    form = FeedbackBulkForm(
+        request.POST,
+        tags=selectors.tag_list(workspace=workspace),
+        insights=selectors.insight_list(workspace=workspace),
+    )
     if not form.is_valid():
         errors = [e for field_errors in form.errors.values() for e in field_errors]
         message = " ".join(errors)
@@ -108,11 +122,19 @@ def feedback_bulk(request: HttpRequest) -> HttpResponse:
                 workspace=workspace, actor=request.user, feedback_ids=ids, tag_id=data["tag_id"]
             )
             message = f"Tag added to {changed} item{'s' if changed != 1 else ''}."
-        else:
+        elif action == "untag":
             changed = services.feedback_untag(
                 workspace=workspace, actor=request.user, feedback_ids=ids, tag_id=data["tag_id"]
             )
             message = f"Tag removed from {changed} item{'s' if changed != 1 else ''}."
+        else:
+            changed = services.feedback_cite(
+                workspace=workspace,
+                actor=request.user,
+                feedback_ids=ids,
+                insight_id=data["insight_id"],
+            )
+            message = f"{changed} item{'s' if changed != 1 else ''} linked as evidence."
     except (ValidationError, ApplicationError) as exc:
         message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
         if wants_json:

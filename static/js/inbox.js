@@ -2,7 +2,8 @@
  *
  * Without this file the inbox is a plain form: tick rows, choose an action, Apply.
  * With it: j / k move the focused row, x selects it, shift-click selects a range, e archives
- * the focused row (or the selection), t opens the tag picker, Enter opens the feedback.
+ * the focused row (or the selection), t opens the tag picker, l links the focused row (or the
+ * selection) to an insight, Enter opens the feedback.
  * Archive and tag go to the same bulk endpoint as the form (asking for JSON), then the focus
  * moves to the next row: "archive, next".
  */
@@ -12,7 +13,7 @@
   var SVG = "http://www.w3.org/2000/svg";
   var TEXT_INPUT = /^(text|search|email|password|url|tel|number|date|datetime-local|month|time|week)$/;
 
-  var table, tbody, bulkForm, picker, pickerInput, current = -1, lastClicked = null, engaged = false;
+  var table, tbody, bulkForm, current = -1, lastClicked = null, engaged = false;
 
   function rows() {
     return tbody ? Array.prototype.slice.call(tbody.querySelectorAll("[data-row]")) : [];
@@ -98,13 +99,13 @@
     return current >= 0 && all[current] ? [all[current]] : [];
   }
 
-  function post(action, targetRows, tagId) {
+  function post(action, targetRows, choiceId) {
     var url = table.getAttribute("data-bulk-url");
     var data = new FormData();
     var token = bulkForm && bulkForm.querySelector("[name=csrfmiddlewaretoken]");
     if (token) data.append("csrfmiddlewaretoken", token.value);
     data.append("action", action);
-    if (tagId) data.append("tag_id", tagId);
+    if (choiceId) data.append(action === "link" ? "insight_id" : "tag_id", choiceId);
     targetRows.forEach(function (row) {
       data.append("feedback_ids", row.getAttribute("data-id"));
     });
@@ -183,22 +184,22 @@
     return node;
   }
 
-  /* ---- Tag picker ------------------------------------------------------------------------ */
+  /* ---- Pickers: t tags, l links to an insight ------------------------------------------- */
 
-  var pickerRows = [];
+  var pickers = {};
 
-  function options() {
-    return picker ? Array.prototype.slice.call(picker.querySelectorAll("[data-tag-option]")) : [];
+  function options(p) {
+    return Array.prototype.slice.call(p.dialog.querySelectorAll("[data-option]"));
   }
 
-  function visibleOptions() {
-    return options().filter(function (o) {
+  function visibleOptions(p) {
+    return options(p).filter(function (o) {
       return !o.hidden;
     });
   }
 
-  function activate(option) {
-    options().forEach(function (o) {
+  function activate(p, option) {
+    options(p).forEach(function (o) {
       var on = o === option;
       o.setAttribute("aria-selected", on ? "true" : "false");
       o.classList.toggle("is-active", on);
@@ -206,40 +207,45 @@
     });
   }
 
-  function filterOptions() {
-    var q = pickerInput.value.trim().toLowerCase();
-    options().forEach(function (o) {
-      o.hidden = q !== "" && o.getAttribute("data-tag-name").toLowerCase().indexOf(q) === -1;
+  function filterOptions(p) {
+    var q = p.input.value.trim().toLowerCase();
+    options(p).forEach(function (o) {
+      o.hidden = q !== "" && o.getAttribute("data-option-name").toLowerCase().indexOf(q) === -1;
     });
-    activate(visibleOptions()[0] || null);
+    activate(p, visibleOptions(p)[0] || null);
   }
 
-  function openPicker() {
-    if (!picker) return;
-    pickerRows = targets();
-    if (!pickerRows.length) return;
-    pickerInput.value = "";
-    filterOptions();
-    picker.showModal();
-    pickerInput.focus();
+  function openPicker(action) {
+    var p = pickers[action];
+    if (!p) return;
+    p.rows = targets();
+    if (!p.rows.length) return;
+    p.input.value = "";
+    filterOptions(p);
+    p.dialog.showModal();
+    p.input.focus();
   }
 
-  function applyTag(option) {
+  function addChip(row, option) {
+    var tagId = option.getAttribute("data-option-id");
+    var holder = row.querySelector("[data-tags]");
+    if (holder && !holder.querySelector('[data-tag-id="' + tagId + '"]')) {
+      var node = chip(option.getAttribute("data-option-name"), option.getAttribute("data-tag-color"));
+      node.setAttribute("data-tag-id", tagId);
+      holder.appendChild(node);
+    }
+  }
+
+  function applyChoice(p, option) {
     if (!option) return;
-    var chosen = pickerRows;
-    var tagId = option.getAttribute("data-tag-id");
-    picker.close();
-    post("tag", chosen, tagId)
+    var chosen = p.rows;
+    p.dialog.close();
+    post(p.action, chosen, option.getAttribute("data-option-id"))
       .then(function (body) {
         chosen.forEach(function (row) {
           var box = checkbox(row);
           if (box) box.checked = false;
-          var holder = row.querySelector("[data-tags]");
-          if (holder && !holder.querySelector('[data-tag-id="' + tagId + '"]')) {
-            var node = chip(option.getAttribute("data-tag-name"), option.getAttribute("data-tag-color"));
-            node.setAttribute("data-tag-id", tagId);
-            holder.appendChild(node);
-          }
+          if (p.action === "tag") addChip(row, option);
         });
         toast(body.message);
         moveOn(chosen, false);
@@ -249,30 +255,33 @@
       });
   }
 
-  function initPicker() {
-    picker = document.getElementById("tag-picker");
-    if (!picker) return;
-    pickerInput = picker.querySelector("[data-tag-filter]");
-    pickerInput.addEventListener("input", filterOptions);
-    pickerInput.addEventListener("keydown", function (event) {
-      var visible = visibleOptions();
-      var active = picker.querySelector("[data-tag-option].is-active");
+  function initPicker(action, id) {
+    var dialog = document.getElementById(id);
+    if (!dialog) return;
+    var p = { action: action, dialog: dialog, input: dialog.querySelector("[data-option-filter]"), rows: [] };
+    pickers[action] = p;
+    p.input.addEventListener("input", function () {
+      filterOptions(p);
+    });
+    p.input.addEventListener("keydown", function (event) {
+      var visible = visibleOptions(p);
+      var active = dialog.querySelector("[data-option].is-active");
       var at = visible.indexOf(active);
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         event.preventDefault();
         if (!visible.length) return;
         var step = event.key === "ArrowDown" ? 1 : -1;
-        activate(visible[(at + step + visible.length) % visible.length]);
+        activate(p, visible[(at + step + visible.length) % visible.length]);
       } else if (event.key === "Enter") {
         event.preventDefault();
-        applyTag(active);
+        applyChoice(p, active);
       }
     });
-    picker.addEventListener("click", function (event) {
-      var option = event.target.closest("[data-tag-option]");
-      if (option) applyTag(option);
+    dialog.addEventListener("click", function (event) {
+      var option = event.target.closest("[data-option]");
+      if (option) applyChoice(p, option);
     });
-    picker.addEventListener("close", function () {
+    dialog.addEventListener("close", function () {
       var all = rows();
       if (current >= 0 && all[current] && !document.querySelector("dialog[open]")) {
         all[current].focus({ preventScroll: true });
@@ -306,9 +315,9 @@
     } else if (key === "e" && table.hasAttribute("data-bulk-url")) {
       event.preventDefault();
       archive();
-    } else if (key === "t" && table.hasAttribute("data-bulk-url")) {
+    } else if ((key === "t" || key === "l") && table.hasAttribute("data-bulk-url")) {
       event.preventDefault();
-      openPicker();
+      openPicker(key === "t" ? "tag" : "link");
     } else if (key === "Enter") {
       if (event.target.closest && event.target.closest("a, button, input")) return;
       var row = all[current];
@@ -357,7 +366,8 @@
     if (!table) return;
     tbody = table.querySelector("[data-rows]");
     bulkForm = document.getElementById("bulk-form");
-    initPicker();
+    initPicker("tag", "tag-picker");
+    initPicker("link", "insight-picker");
     document.addEventListener("keydown", onKey);
     table.addEventListener("click", onClick);
     // Shift-click on a checkbox would also select text across the rows; keep the page clean.

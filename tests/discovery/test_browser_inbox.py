@@ -194,3 +194,28 @@ def test_company_customer_and_tag_pages_in_both_themes(
         page.get_by_role("link", name="Customers", exact=True).click()
         page.screenshot(path=screenshots / f"customers-{scheme}.png", full_page=True)
     assert console_errors == []
+
+
+def test_l_links_the_focused_item_to_an_insight_and_moves_on(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, items = desk
+    insight = services.insight_create(workspace=workspace, actor=None, title="Exports fail")
+    base = live_server.url
+    _log_in(page, base)
+    expect(page).to_have_url(f"{base}/w/acme/discovery/")
+    page.wait_for_load_state("load")
+
+    page.keyboard.press("j")
+    page.keyboard.press("l")
+    picker = page.locator("#insight-picker")
+    expect(picker).to_be_visible()
+    page.keyboard.type("expo")
+    page.screenshot(path=screenshots / "inbox-insight-picker.png")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".toast__text", has_text="1 item linked as evidence.")).to_be_visible()
+    insight.refresh_from_db()
+    assert insight.evidence_count == 1
+    assert list(insight.evidence.values_list("feedback_id", flat=True)) == [items[0].id]
+    assert console_errors == []

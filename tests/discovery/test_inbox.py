@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from discovery import services
-from discovery.models import Feedback, Tagging
+from discovery.models import Evidence, Feedback, Tagging
 from discovery.services import FeedbackInput
 
 pytestmark = pytest.mark.django_db
@@ -182,11 +182,11 @@ def test_inbox_query_count_does_not_grow_with_the_page(
     client.get(_url(workspace))  # warm the session
     _many(workspace, 10, tag=tag)
     # session, user, membership, tags, segments, rows (+customer, company joined),
-    # taggings (+tag joined), the sidebar's workspace switcher
-    with django_assert_num_queries(8):
+    # taggings (+tag joined), the insights of the link picker, the sidebar's workspace switcher
+    with django_assert_num_queries(9):
         small = client.get(_url(workspace))
     _many(workspace, 40, tag=tag)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         full = client.get(_url(workspace))
 
     assert len(small.context["rows"]) == 10
@@ -415,3 +415,50 @@ def test_first_run_for_a_viewer_offers_no_add_button(workspace, viewer, login):
 
     assert "Your feedback inbox" in html
     assert _url(workspace, "discovery:feedback-new") not in html
+
+
+def test_bulk_link_cites_the_selected_items_in_an_insight_once(
+    workspace, other_workspace, member, login
+):
+    insight = services.insight_create(workspace=workspace, actor=member, title="Exports fail")
+    mine = _many(workspace, 3)
+    theirs = services.feedback_create(
+        workspace=other_workspace, actor=None, data=FeedbackInput(text="Not yours")
+    )
+    services.evidence_add(workspace=workspace, actor=member, insight=insight, feedback=mine[0])
+    url = f"/w/{workspace.slug}/discovery/feedback/bulk/"
+
+    response = login(member).post(
+        url,
+        {
+            "action": "link",
+            "insight_id": insight.id,
+            "feedback_ids": [f.id for f in mine] + [theirs.id],
+        },
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"changed": 2, "message": "2 items linked as evidence."}
+    insight.refresh_from_db()
+    assert insight.evidence_count == 3
+    cited = set(Evidence.objects.for_workspace(workspace).values_list("feedback_id", flat=True))
+    assert cited == {f.id for f in mine}
+    assert not Evidence.objects.for_workspace(other_workspace).exists()
+
+
+def test_bulk_link_to_another_workspaces_insight_is_refused(
+    workspace, other_workspace, member, login
+):
+    foreign = services.insight_create(workspace=other_workspace, actor=None, title="Theirs")
+    mine = _many(workspace, 1)
+
+    response = login(member).post(
+        f"/w/{workspace.slug}/discovery/feedback/bulk/",
+        {"action": "link", "insight_id": foreign.id, "feedback_ids": [mine[0].id]},
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert response.status_code == 400
+    assert not Evidence.objects.for_workspace(other_workspace).exists()
+    assert not Evidence.objects.for_workspace(workspace).exists()
