@@ -199,6 +199,11 @@ def _recent_change(totals: list[int]) -> str:
     return f"{change:+d}% over the last 4 full weeks"
 
 
+def split_from(value: str | None) -> str:
+    """The split a page asked for (`?split=`), or "source" for anything else."""
+    return value if value in SPLITS else SPLITS[0]
+
+
 def feedback_trend(
     *,
     workspace: Workspace,

@@ -155,7 +155,12 @@ def _trend(request: HttpRequest, insight: Insight) -> charts.TrendChart:
         Q(id__in=evidence.values("feedback_id"))
         | Q(id__in=evidence.values("highlight__feedback_id"))
     )
-    return charts.feedback_trend(workspace=request.workspace, feedback=feedback, weeks=12)
+    return charts.feedback_trend(
+        workspace=request.workspace,
+        feedback=feedback,
+        weeks=12,
+        split_by=charts.split_from(request.GET.get("split")),
+    )
 
 
 @workspace_view()

@@ -10,13 +10,12 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from discovery import selectors, services
+from discovery.charts import TrendChart, feedback_trend, split_from
 from discovery.forms import CompanyForm, CustomerForm
 from discovery.models import Company, Feedback
 from discovery.selectors import FeedbackFilters
@@ -31,15 +30,13 @@ DETAIL_FEEDBACK = 50
 DETAIL_CUSTOMERS = 100
 
 
-def trend_chart(*, workspace: Workspace, feedback: QuerySet[Feedback]) -> Any:
-    """The weekly trend for a detail page, or None while the chart module is not installed."""
-    try:
-        from discovery.charts import feedback_trend  # noqa: PLC0415 - built in parallel
-
-        get_template("discovery/_trend_chart.html")
-    except (ImportError, TemplateDoesNotExist):
-        return None
-    return feedback_trend(workspace=workspace, feedback=feedback)
+def trend_chart(
+    *, request: HttpRequest, workspace: Workspace, feedback: QuerySet[Feedback]
+) -> TrendChart:
+    """The weekly trend of a detail page, split as the page's `?split=` asks."""
+    return feedback_trend(
+        workspace=workspace, feedback=feedback, split_by=split_from(request.GET.get("split"))
+    )
 
 
 def inbox_url(workspace: Workspace, **filters: object) -> str:
@@ -105,6 +102,7 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
         "more_feedback": more is not None,
         "more_url": inbox_url(workspace, company=company.id),
         "trend": trend_chart(
+            request=request,
             workspace=workspace,
             feedback=selectors.feedback_list(workspace=workspace, filters=filters),
         ),

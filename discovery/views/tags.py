@@ -80,6 +80,7 @@ def tag_detail(request: HttpRequest, tag_id: int) -> HttpResponse:
         "more_url": inbox_url(workspace, tag=tag.id),
         "highlights": highlights,
         "trend": trend_chart(
+            request=request,
             workspace=workspace,
             feedback=selectors.feedback_list(workspace=workspace, filters=filters),
         ),

@@ -203,3 +203,19 @@ def test_feedback_of_an_interview_source_keeps_its_fixed_colour(workspace):
     chart = _trend(workspace, weeks=1)
 
     assert [(s.name, s.slot) for s in chart.series] == [("Interview", 6)]
+
+
+def test_detail_pages_split_the_trend_by_segment_when_asked(workspace, member, login):
+    from discovery import services
+
+    tag = services.tag_create(workspace=workspace, actor=member, name="Exports")
+    client = login(member)
+    url = f"/w/{workspace.slug}/discovery/tags/{tag.id}/"
+
+    by_source = client.get(url)
+    by_segment = client.get(url, {"split": "segment"})
+    unknown = client.get(url, {"split": "nonsense"})
+
+    assert by_source.context["trend"].split_by == "source"
+    assert by_segment.context["trend"].split_by == "segment"
+    assert unknown.context["trend"].split_by == "source"
