@@ -334,3 +334,29 @@ def test_editing_feedback_text_reanchors_or_flags_its_highlights(workspace, memb
     great.refresh_from_db()
     assert (slow.start, slow.end, slow.needs_review) == (10, 26, False)
     assert great.needs_review is True
+
+
+def test_bulk_upsert_queries_do_not_grow_with_the_batch(
+    workspace, member, django_assert_num_queries
+):
+    customers = [
+        services.customer_upsert(workspace=workspace, actor=member, email=f"c{i}@x.test")[0]
+        for i in range(20)
+    ]
+
+    def batch(n, prefix):
+        return [
+            FeedbackInput(
+                text=f"{prefix} {i}",
+                source="support",
+                external_id=f"{prefix}-{i}",
+                customer_id=customers[i % 20].id,
+            )
+            for i in range(n)
+        ]
+
+    # customers of the batch, savepoint, existing rows (locked), insert, release
+    with django_assert_num_queries(5):
+        services.feedback_bulk_upsert(workspace=workspace, actor=member, items=batch(5, "a"))
+    with django_assert_num_queries(5):
+        services.feedback_bulk_upsert(workspace=workspace, actor=member, items=batch(200, "b"))
