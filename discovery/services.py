@@ -334,14 +334,14 @@ def feedback_set_status(
 
 @transaction.atomic
 def feedback_delete(*, workspace: Workspace, actor: User | None, feedback: Feedback) -> None:
+    # The item's highlights go with it, and so does any evidence citing them.
     insight_ids = list(
         Evidence.objects.for_workspace(workspace)
-        .filter(feedback=feedback)
+        .filter(Q(feedback=feedback) | Q(highlight__feedback=feedback))
         .values_list("insight_id", flat=True)
     )
     Feedback.objects.for_workspace(workspace).filter(id=feedback.id).delete()
-    for insight_id in insight_ids:
-        insight_reach_refresh(workspace=workspace, insight_id=insight_id)
+    _refresh_reach(workspace, insight_ids)
 
 
 # --- tags ------------------------------------------------------------------------------------
@@ -751,8 +751,7 @@ def highlight_delete(*, workspace: Workspace, actor: User | None, highlight: Hig
         .values_list("insight_id", flat=True)
     )
     Highlight.objects.for_workspace(workspace).filter(id=highlight.id).delete()
-    for insight_id in insight_ids:
-        insight_reach_refresh(workspace=workspace, insight_id=insight_id)
+    _refresh_reach(workspace, insight_ids)
 
 
 # --- insights and evidence -------------------------------------------------------------------
@@ -860,6 +859,12 @@ def insight_reach_refresh(*, workspace: Workspace, insight_id: int) -> None:
     )
 
 
+def _refresh_reach(workspace: Workspace, insight_ids: Iterable[int]) -> None:
+    """Recount each of these insights once (in id order, so locks are taken in one order)."""
+    for insight_id in sorted(set(insight_ids)):
+        insight_reach_refresh(workspace=workspace, insight_id=insight_id)
+
+
 @transaction.atomic
 def evidence_add(
     *,
@@ -965,11 +970,6 @@ def _insight_ids_citing_customers(workspace: Workspace, customer_ids: Iterable[i
         )
         .values_list("insight_id", flat=True)
     )
-
-
-def _refresh_reach(workspace: Workspace, insight_ids: Iterable[int]) -> None:
-    for insight_id in sorted(set(insight_ids)):
-        insight_reach_refresh(workspace=workspace, insight_id=insight_id)
 
 
 @transaction.atomic

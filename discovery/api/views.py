@@ -37,7 +37,6 @@ from discovery.models import (
     Feedback,
     Insight,
     Interview,
-    Tagging,
 )
 from discovery.selectors import FeedbackFilters
 from pmhub.core.api import CursorPagination, paginated_response
@@ -92,16 +91,12 @@ FEEDBACK_VALUES = (
 
 def feedback_rows(workspace: Workspace, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """API rows from `.values(*FEEDBACK_VALUES)` rows plus one query for all their tags."""
-    tags: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
-    if tags:
-        taggings = (
-            Tagging.objects.for_workspace(workspace)
-            .filter(feedback_id__in=list(tags))
-            .order_by("tag__name", "tag_id")
-            .values_list("feedback_id", "tag_id", "tag__name", "tag__color")
-        )
-        for feedback_id, tag_id, name, color in taggings:
-            tags[feedback_id].append({"id": tag_id, "name": name, "color": color})
+    tags = {
+        feedback_id: [{"id": t.id, "name": t.name, "color": t.color} for t in refs]
+        for feedback_id, refs in selectors.feedback_tags(
+            workspace=workspace, feedback_ids=[row["id"] for row in rows]
+        ).items()
+    }
     return [
         {
             "id": row["id"],

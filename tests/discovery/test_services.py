@@ -360,3 +360,17 @@ def test_bulk_upsert_queries_do_not_grow_with_the_batch(
         services.feedback_bulk_upsert(workspace=workspace, actor=member, items=batch(5, "a"))
     with django_assert_num_queries(5):
         services.feedback_bulk_upsert(workspace=workspace, actor=member, items=batch(200, "b"))
+
+
+def test_deleting_feedback_recounts_insights_citing_its_highlights(workspace, member):
+    feedback = _feedback(workspace, member, text="Exports are slow every Monday")
+    highlight = services.highlight_create(
+        workspace=workspace, actor=member, start=0, end=17, feedback=feedback
+    )
+    insight = services.insight_create(workspace=workspace, actor=member, title="Slow exports")
+    services.evidence_add(workspace=workspace, actor=member, insight=insight, highlight=highlight)
+
+    services.feedback_delete(workspace=workspace, actor=member, feedback=feedback)
+
+    insight.refresh_from_db()
+    assert insight.evidence_count == 0
