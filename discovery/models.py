@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -114,6 +115,19 @@ class Feedback(WorkspaceOwnedModel):
         related_name="+",
     )
     search_vector = search_vector_of("text")
+    # sha256 of the text the tagging worker last saw; the worker skips items whose text is the same.
+    tagged_hash = models.CharField(max_length=64, blank=True)
+    # A person said no tag fits this item: an "out of scope" example for the classifier.
+    no_tag_fits = models.BooleanField(default=False)
+    # Flagged by the worker: the same customer said nearly the same thing in this earlier item.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set when merged: the item that now carries this one's links; this one stays archived so
+    # that re-importing its external id updates it instead of creating it again.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = FeedbackQuerySet.as_manager()
 
@@ -229,6 +243,7 @@ class Highlight(WorkspaceOwnedModel):
         related_name="+",
     )
     search_vector = search_vector_of("quote")
+    tagged_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
@@ -266,6 +281,8 @@ class Tagging(WorkspaceOwnedModel):
     )
     origin = models.CharField(max_length=6, choices=Origin.choices, default=Origin.PERSON)
     confidence = models.FloatField(null=True, blank=True)
+    # Which classifier version applied a "model" tagging, for the quality report and re-tags.
+    model_version = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -283,15 +300,20 @@ class Tagging(WorkspaceOwnedModel):
                 ),
                 name="tagging_one_target",
             ),
+            # One tagging per item, tag and origin: a person may confirm what a rule found.
             models.UniqueConstraint(
-                fields=["tag", "feedback"],
+                fields=["tag", "feedback", "origin"],
                 condition=models.Q(feedback__isnull=False),
                 name="tagging_unique_feedback",
             ),
             models.UniqueConstraint(
-                fields=["tag", "highlight"],
+                fields=["tag", "highlight", "origin"],
                 condition=models.Q(highlight__isnull=False),
                 name="tagging_unique_highlight",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(origin__in=["person", "rule", "model"]),
+                name="tagging_origin_valid",
             ),
         ]
         indexes = [
@@ -422,3 +444,170 @@ class ImportJob(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"Import {self.filename}"
+
+
+class TagRule(WorkspaceOwnedModel):
+    """A keyword, phrase or RE2 expression that tags matching text (see discovery.rules)."""
+
+    class Kind(models.TextChoices):
+        KEYWORD = "keyword", "Keyword"
+        PHRASE = "phrase", "Phrase"
+        REGEX = "regex", "Regular expression"
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.KEYWORD)
+    pattern = models.CharField(max_length=300)
+    # Empty means every source / every segment.
+    sources = ArrayField(models.CharField(max_length=12), default=list, blank=True)
+    segments = ArrayField(models.CharField(max_length=80), default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tag", "kind", "pattern"], name="tag_rule_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pattern!r}"
+
+
+class TagSuggestion(WorkspaceOwnedModel):
+    """A tag the model proposes below its confidence to apply it; a person accepts or rejects.
+
+    Decided suggestions stay: an accepted one became a person's tagging, a rejected one is a
+    "this tag does not fit this text" label the next training run learns from.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="suggestions")
+    feedback = models.ForeignKey(
+        Feedback, null=True, blank=True, on_delete=models.CASCADE, related_name="suggestions"
+    )
+    highlight = models.ForeignKey(
+        Highlight, null=True, blank=True, on_delete=models.CASCADE, related_name="suggestions"
+    )
+    confidence = models.FloatField()
+    model_version = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(feedback__isnull=False, highlight__isnull=True)
+                    | models.Q(feedback__isnull=True, highlight__isnull=False)
+                ),
+                name="suggestion_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["tag", "feedback"],
+                condition=models.Q(feedback__isnull=False),
+                name="suggestion_unique_feedback",
+            ),
+            models.UniqueConstraint(
+                fields=["tag", "highlight"],
+                condition=models.Q(highlight__isnull=False),
+                name="suggestion_unique_highlight",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "status", "feedback"], name="suggestion_ws_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Suggest {self.tag_id} for {self.feedback_id or self.highlight_id}"
+
+
+class Classifier(WorkspaceOwnedModel):
+    """One trained version of a workspace's tag classifier, stored so every worker shares it."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.TRAINING)
+    label_count = models.PositiveIntegerField(default=0)
+    tag_count = models.PositiveIntegerField(default=0)
+    train_seconds = models.FloatField(default=0)
+    # The fitted pipeline (discovery.classifier dumps/loads); empty until READY.
+    blob = models.BinaryField(default=b"", editable=False)
+    # Cross-validated figures per tag id: {"12": {"precision": .9, "recall": .8, "support": 30}}.
+    metrics = models.JSONField(default=dict, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    trained_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "version"], name="classifier_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Classifier v{self.version}"
+
+
+class TaggingJob(WorkspaceOwnedModel):
+    """A background run over many items (re-tag, or finding themes), with its progress."""
+
+    class Kind(models.TextChoices):
+        RETAG = "retag", "Re-tag"
+        THEMES = "themes", "Find themes"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    # The inbox filter the job covers (empty: the whole workspace).
+    filters = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    # What the run found: counts for a re-tag, the candidate themes for a themes run.
+    result = models.JSONField(default=dict, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "kind", "-id"], name="tagging_job_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}"

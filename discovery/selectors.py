@@ -95,6 +95,9 @@ class TagRef:
     id: int
     name: str
     color: str
+    # Who applied it: a person's tagging wins over a rule's, a rule's over the model's.
+    origin: str = "person"
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -118,19 +121,25 @@ class FeedbackRow:
 
 
 def feedback_tags(*, workspace: Workspace, feedback_ids: list[int]) -> dict[int, list[TagRef]]:
-    """The tags of each feedback item, by name, in one query (plain SQL: see _PAGE_SQL)."""
+    """The tags of each feedback item, by name, one per tag whatever applied it, in one query
+    (plain SQL: see _PAGE_SQL)."""
     tags: dict[int, list[TagRef]] = {feedback_id: [] for feedback_id in feedback_ids}
     if feedback_ids:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT t.feedback_id, t.tag_id, g.name, g.color FROM discovery_tagging t "
+                "SELECT * FROM (SELECT DISTINCT ON (t.feedback_id, t.tag_id) t.feedback_id, "
+                "t.tag_id, g.name, g.color, t.origin, t.confidence FROM discovery_tagging t "
                 "JOIN discovery_tag g ON g.id = t.tag_id "
                 "WHERE t.workspace_id = %s AND t.feedback_id = ANY(%s) "
-                "ORDER BY g.name, t.tag_id",
+                "ORDER BY t.feedback_id, t.tag_id, "
+                "array_position(ARRAY['person', 'rule', 'model']::varchar[], t.origin)) AS one "
+                "ORDER BY name, tag_id",
                 [workspace.id, feedback_ids],
             )
-            for feedback_id, tag_id, name, color in cursor.fetchall():
-                tags[feedback_id].append(TagRef(id=tag_id, name=name, color=color))
+            for feedback_id, tag_id, name, color, origin, confidence in cursor.fetchall():
+                tags[feedback_id].append(
+                    TagRef(id=tag_id, name=name, color=color, origin=origin, confidence=confidence)
+                )
     return tags
 
 

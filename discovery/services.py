@@ -26,7 +26,10 @@ from discovery.models import (
     InterviewParticipant,
     Tag,
     Tagging,
+    TagRule,
+    TagSuggestion,
 )
+from discovery.tagging import enqueue_tagging, person_labelled, person_untagged
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.audit import audit_record
 from pmhub.workspaces.models import Workspace
@@ -191,6 +194,7 @@ def feedback_create(*, workspace: Workspace, actor: User | None, data: FeedbackI
         raise ApplicationError(
             f"Feedback {fields['external_id']!r} from {data.source} is already in pmhub."
         ) from exc
+    enqueue_tagging(workspace, feedback_ids=[feedback.id])
     return feedback
 
 
@@ -278,6 +282,8 @@ def feedback_bulk_upsert(
                 ["text", "external_url", "customer", "company", "received_at", "updated_at"],
                 batch_size=1000,
             )
+        # One tagging task per batch; unchanged items are skipped by their text hash.
+        enqueue_tagging(workspace, feedback_ids=[f.id for f in created] + ids)
     return UpsertResult(
         created=len(created),
         updated=len(changed),
@@ -314,6 +320,7 @@ def feedback_update(
     if changes:
         raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))
     feedback.save()
+    enqueue_tagging(workspace, feedback_ids=[feedback.id])
     return feedback
 
 
@@ -428,19 +435,34 @@ def tag_merge(*, workspace: Workspace, actor: User | None, source: Tag, target: 
     if len(tags) != 2:
         raise ValidationError({"target": "Unknown tag."})
     taggings = Tagging.objects.for_workspace(workspace)
-    # Links the survivor already has would collide; drop the duplicates first.
-    taggings.filter(
-        tag_id=source.id,
-        feedback_id__in=taggings.filter(tag_id=target.id, feedback__isnull=False).values(
-            "feedback_id"
-        ),
-    ).delete()
-    taggings.filter(
-        tag_id=source.id,
-        highlight_id__in=taggings.filter(tag_id=target.id, highlight__isnull=False).values(
-            "highlight_id"
-        ),
-    ).delete()
+    # Links the survivor already has (same item, same origin) would collide; drop them first.
+    for origin in Tagging.Origin.values:
+        for target_field in ("feedback_id", "highlight_id"):
+            taggings.filter(
+                tag_id=source.id,
+                origin=origin,
+                **{
+                    f"{target_field}__in": taggings.filter(
+                        tag_id=target.id, origin=origin, **{f"{target_field}__isnull": False}
+                    ).values(target_field)
+                },
+            ).delete()
+    suggestions = TagSuggestion.objects.for_workspace(workspace)
+    for target_field in ("feedback_id", "highlight_id"):
+        suggestions.filter(
+            tag_id=source.id,
+            **{
+                f"{target_field}__in": suggestions.filter(
+                    tag_id=target.id, **{f"{target_field}__isnull": False}
+                ).values(target_field)
+            },
+        ).delete()
+    suggestions.filter(tag_id=source.id).update(tag_id=target.id)
+    TagRule.objects.for_workspace(workspace).filter(tag_id=source.id).exclude(
+        pattern__in=TagRule.objects.for_workspace(workspace)
+        .filter(tag_id=target.id)
+        .values("pattern")
+    ).update(tag_id=target.id)
     moved = taggings.filter(tag_id=source.id).update(tag_id=target.id)
     audit_record(
         workspace=workspace,
@@ -500,8 +522,14 @@ def feedback_tag(
         )
         for i in ids
     ]
-    before = Tagging.objects.for_workspace(workspace).filter(tag=tag, feedback_id__in=ids).count()
+    before = (
+        Tagging.objects.for_workspace(workspace)
+        .filter(tag=tag, feedback_id__in=ids, origin=origin)
+        .count()
+    )
     Tagging.objects.bulk_create(rows, ignore_conflicts=True)
+    if origin == Tagging.Origin.PERSON:
+        person_labelled(workspace, tag_id=tag.id, feedback_ids=ids)
     return len(ids) - before
 
 
@@ -510,6 +538,7 @@ def feedback_untag(
     *, workspace: Workspace, actor: User | None, feedback_ids: list[int], tag_id: int
 ) -> int:
     tag = _tag_in(workspace, tag_id)
+    person_untagged(workspace, actor, tag_id=tag.id, feedback_ids=feedback_ids)
     deleted, _ = (
         Tagging.objects.for_workspace(workspace)
         .filter(tag=tag, feedback_id__in=feedback_ids)
@@ -527,8 +556,10 @@ def highlight_tag(
         workspace=workspace,
         tag=tag,
         highlight=highlight,
-        defaults={"origin": Tagging.Origin.PERSON, "created_by": actor},
+        origin=Tagging.Origin.PERSON,
+        defaults={"created_by": actor},
     )
+    person_labelled(workspace, tag_id=tag.id, highlight_ids=[highlight.id])
     return tagging
 
 
@@ -536,6 +567,7 @@ def highlight_tag(
 def highlight_untag(
     *, workspace: Workspace, actor: User | None, highlight: Highlight, tag_id: int
 ) -> None:
+    person_untagged(workspace, actor, tag_id=tag_id, highlight_ids=[highlight.id])
     Tagging.objects.for_workspace(workspace).filter(highlight=highlight, tag_id=tag_id).delete()
 
 
@@ -740,6 +772,7 @@ def highlight_create(
     )
     for tag_id in tag_ids:
         highlight_tag(workspace=workspace, actor=actor, highlight=highlight, tag_id=tag_id)
+    enqueue_tagging(workspace, highlight_ids=[highlight.id])
     return highlight
 
 

@@ -10,7 +10,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from discovery.imports import import_job_fail, import_run
-from discovery.models import ImportJob
+from discovery.models import ImportJob, TaggingJob
+from discovery.tagging import classifier_train, job_finish, retag_run, tag_items
 from pmhub.workspaces.models import Workspace
 
 
@@ -60,3 +61,76 @@ def import_run_task(*, workspace_id: int, job_id: int) -> None:
         import_run(workspace=workspace, job_id=job_id)
     except ImportJob.DoesNotExist:
         return  # Deleted with its workspace or by hand: nothing to do.
+
+
+@shared_task(
+    name="pmhub.discovery.tag_items",
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def tag_items_task(*, workspace_id: int, kind: str, ids: list[int]) -> None:
+    """Tag one batch of new or edited items. Idempotent: unchanged texts are skipped."""
+    workspace = Workspace.objects.filter(id=workspace_id).first()
+    if workspace is not None:
+        tag_items(workspace=workspace, kind=kind, ids=ids)
+
+
+@shared_task(
+    name="pmhub.discovery.classifier_train",
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+    # Training on tens of thousands of labels takes minutes, not hours.
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+)
+def classifier_train_task(*, workspace_id: int, force: bool = False) -> None:
+    """Train a new classifier version when enough new labels arrived (or when asked to).
+    Idempotent: a run that finds nothing due, or another training under way, does nothing."""
+    workspace = Workspace.objects.filter(id=workspace_id).first()
+    if workspace is not None:
+        classifier_train(workspace=workspace, force=force)
+
+
+class TaggingJobTask(DjangoTask):
+    def on_failure(
+        self, exc: Exception, task_id: str, args: Any, kwargs: dict[str, Any], einfo: Any
+    ) -> None:
+        workspace = Workspace.objects.filter(id=kwargs.get("workspace_id")).first()
+        if workspace is not None:
+            job_finish(
+                workspace=workspace,
+                job_id=kwargs["job_id"],
+                status=TaggingJob.Status.FAILED,
+                message="The job stopped on an unexpected error; start it again.",
+            )
+
+
+@shared_task(
+    base=TaggingJobTask,
+    name="pmhub.discovery.tagging_job_run",
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+)
+def tagging_job_run_task(*, workspace_id: int, job_id: int) -> None:
+    """Run a re-tag or themes job; both are idempotent (status guard, same result twice)."""
+    workspace = Workspace.objects.filter(id=workspace_id).first()
+    if workspace is None:
+        return
+    job = TaggingJob.objects.for_workspace(workspace).filter(id=job_id).first()
+    if job is None:
+        return
+    if job.kind == TaggingJob.Kind.RETAG:
+        retag_run(workspace=workspace, job_id=job_id)
+    else:
+        from discovery.themes import themes_run
+
+        themes_run(workspace=workspace, job_id=job_id)
