@@ -234,8 +234,29 @@ def themes_job_latest(*, workspace: Workspace) -> TaggingJob | None:
     )
 
 
+def themes_job_get(*, workspace: Workspace, job_id: int) -> TaggingJob:
+    return TaggingJob.objects.for_workspace(workspace).get(id=job_id, kind=TaggingJob.Kind.THEMES)
+
+
 def theme_candidates(job: TaggingJob) -> list[dict[str, Any]]:
     return list((job.result or {}).get("candidates", []))
+
+
+def theme_cards(*, workspace: Workspace, job: TaggingJob) -> list[dict[str, Any]]:
+    """A run's candidates with their position, and whether an accepted one's tag still exists."""
+    candidates = theme_candidates(job)
+    accepted = [c["tag_id"] for c in candidates if c.get("tag_id")]
+    existing: set[int] = set()
+    if accepted:
+        existing = set(
+            Tag.objects.for_workspace(workspace)
+            .filter(id__in=accepted)
+            .values_list("id", flat=True)
+        )
+    return [
+        {**c, "index": i, "tag_exists": c.get("tag_id") in existing}
+        for i, c in enumerate(candidates)
+    ]
 
 
 # --- writes ----------------------------------------------------------------------------------

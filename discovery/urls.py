@@ -9,6 +9,7 @@ from discovery.views import (
     people,
     search,
     tags,
+    themes,
 )
 
 app_name = "discovery"
@@ -19,6 +20,7 @@ urlpatterns = [
     *feedback.urlpatterns,
     *people.urlpatterns,
     *tags.urlpatterns,
+    *themes.urlpatterns,
     *interviews.urlpatterns,
     *insights.urlpatterns,
     *search.urlpatterns,
