@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from discovery import services
-from discovery.models import Feedback, Highlight, Insight, Interview, Tag, Tagging
+from discovery.models import Feedback, Highlight, Insight, Interview, Tag, Tagging, TagRule
 from discovery.services import FeedbackInput
+from discovery.tag_rules import rule_create
 from pmhub.workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -47,6 +48,16 @@ TAGS: list[tuple[str, str, str, str]] = [
     ("Product area", "Billing", "#e8590c", "Plans, invoices and payment."),
     ("Sentiment", "Positive", "#2f9e44", "Praise and relief."),
     ("Sentiment", "Negative", "#e03131", "Frustration, blockers, churn risk."),
+]
+
+# The tagging rules a PM would write first; the worker applies them to every new item, and the
+# model it learns from people's tags covers the rest.
+RULES: list[tuple[str, str, str]] = [
+    ("Exports", "regex", r"\bexports?\b|\bcsv\b|\bexcel\b"),
+    ("Integrations", "regex", r"\b(jira|slack|salesforce|webhooks?)\b"),
+    ("Mobile", "regex", r"\b(ios|android|iphone|ipad|tablet|phone)\b"),
+    ("Permissions", "keyword", "SSO"),
+    ("Billing", "keyword", "invoice"),
 ]
 
 # (name, domain, segment, plan, ARR)
@@ -507,6 +518,13 @@ def demo_discovery_create(
             description=description,
         )
 
+    existing_rules = set(TagRule.objects.for_workspace(workspace).values_list("tag_id", "pattern"))
+    for tag_name, kind, pattern in RULES:
+        if (tags[tag_name].id, pattern) not in existing_rules:
+            rule_create(
+                workspace=workspace, actor=actor, tag=tags[tag_name], kind=kind, pattern=pattern
+            )
+
     companies = []
     for name, domain, segment, plan, arr in COMPANIES:
         company, _ = services.company_upsert(
@@ -665,15 +683,16 @@ def _feedback_rows(
         status = _status_for(rng, age_minutes / (24 * 60))
         area, sentiment, _ = THEMES[theme]
         row_tags: list[tuple[str, str]] = []
-        # Triaged items were tagged by a person; most new ones already by the tagging rules.
         if status != Feedback.Status.NEW or rng.random() < 0.75:
-            origin = Tagging.Origin.PERSON if status != Feedback.Status.NEW else Tagging.Origin.RULE
-            if theme != "Praise":
-                row_tags.append((theme, origin))
+            picked = [theme] if theme != "Praise" else []
             if area and rng.random() < 0.5:
-                row_tags.append((area, origin))
+                picked.append(area)
             if theme == "Praise" or rng.random() < 0.4:
-                row_tags.append((sentiment, origin))
+                picked.append(sentiment)
+            # Triaged items were tagged by a person; new ones are left to the tagging worker
+            # (the rules below, then the model it learns from these people's tags).
+            if status != Feedback.Status.NEW:
+                row_tags = [(name, Tagging.Origin.PERSON) for name in picked]
         external_url = ""
         if source == Feedback.Source.SUPPORT:
             external_url = f"https://support.acme.example/tickets/{48_000 + number}"

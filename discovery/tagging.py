@@ -24,7 +24,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -75,12 +76,28 @@ def text_hash(text: str) -> str:
 
 
 # --- enqueueing ------------------------------------------------------------------------------
+_paused = threading.local()
+
+
+@contextmanager
+def enqueueing_paused() -> Iterator[None]:
+    """Writes inside send no tagging or training tasks: for the evaluation command and the
+    benchmarks, which call the worker code themselves and time it."""
+    _paused.on = True
+    try:
+        yield
+    finally:
+        _paused.on = False
+
+
 def enqueue_tagging(
     workspace: Workspace, *, feedback_ids: Iterable[int] = (), highlight_ids: Iterable[int] = ()
 ) -> None:
     """Tag these items after the current transaction commits, one task per batch."""
     from discovery.tasks import tag_items_task  # Tasks import this module.
 
+    if getattr(_paused, "on", False):
+        return
     for kind, ids in (("feedback", list(feedback_ids)), ("highlight", list(highlight_ids))):
         for start in range(0, len(ids), BATCH_SIZE):
             tag_items_task.delay_on_commit(
@@ -92,6 +109,8 @@ def enqueue_training_check(workspace: Workspace) -> None:
     """After people labelled something: retrain in the background if enough labels are new."""
     from discovery.tasks import classifier_train_task
 
+    if getattr(_paused, "on", False):
+        return
     classifier_train_task.delay_on_commit(workspace_id=workspace.id, force=False)
 
 
@@ -258,6 +277,11 @@ def classifier_train(
         updated_at=timezone.now(),
     )
     version.refresh_from_db()
+    if version.version == 1 and not getattr(_paused, "on", False):
+        # The first model: the items already in the inbox get its tags and suggestions too.
+        # Later versions tag new items; people re-tag older ones when they choose.
+        with transaction.atomic():
+            retag_start(workspace=workspace, actor=actor)
     return version
 
 
