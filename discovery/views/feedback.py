@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from discovery import selectors, services
+from discovery import duplicates, selectors, services
 from discovery.highlight_text import is_placed, marked_text
 from discovery.interview_forms import FeedbackEditForm, LinkInsightForm, StatusForm, TagIdForm
 from discovery.models import Feedback
@@ -20,6 +21,11 @@ from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField()
+
 
 # The insights offered in "Link to insight": the most cited first; the insight page's own search
 # reaches the rest.
@@ -70,6 +76,8 @@ def feedback_detail(request: HttpRequest, feedback_id: int) -> HttpResponse:
             kwargs={"workspace_slug": workspace.slug, "feedback_id": feedback.id},
         ),
         "source_text": feedback.text,
+        # A query only for a flagged item: the page's count stays pinned for the others.
+        "duplicate_of": duplicates.duplicate_of_get(workspace=workspace, feedback=feedback),
     }
     return render(request, "discovery/feedback_detail.html", context)
 
@@ -202,6 +210,43 @@ def feedback_highlight_create(request: HttpRequest, feedback_id: int) -> HttpRes
     )
 
 
+@workspace_view()
+@require_POST
+def feedback_merge(request: HttpRequest, feedback_id: int) -> HttpResponse:
+    """Merge this item into the one it repeats (`into`); the kept item's page follows."""
+    feedback = _feedback(request, feedback_id)
+    form = MergeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise Feedback.DoesNotExist
+        into = selectors.feedback_get(
+            workspace=request.workspace, feedback_id=form.cleaned_data["into"]
+        )
+    except Feedback.DoesNotExist:
+        messages.error(request, "Choose a feedback item of this workspace to merge into.")
+        return redirect(_detail_url(request, feedback))
+    try:
+        duplicates.feedback_merge(
+            workspace=request.workspace, actor=request.user, duplicate=feedback, into=into
+        )
+    except (ValidationError, ApplicationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect(_detail_url(request, feedback))
+    messages.success(request, f"Feedback #{feedback.id} merged into this item.")
+    return redirect(_detail_url(request, into))
+
+
+@workspace_view()
+@require_POST
+def feedback_not_duplicate(request: HttpRequest, feedback_id: int) -> HttpResponse:
+    feedback = _feedback(request, feedback_id)
+    duplicates.feedback_duplicate_dismiss(
+        workspace=request.workspace, actor=request.user, feedback=feedback
+    )
+    messages.success(request, "Marked as not a duplicate.")
+    return redirect(_detail_url(request, feedback))
+
+
 urlpatterns = [
     path("feedback/<int:feedback_id>/", feedback_detail, name="feedback-detail"),
     path("feedback/<int:feedback_id>/edit/", feedback_edit, name="feedback-edit"),
@@ -214,5 +259,11 @@ urlpatterns = [
         "feedback/<int:feedback_id>/highlights/",
         feedback_highlight_create,
         name="feedback-highlight-create",
+    ),
+    path("feedback/<int:feedback_id>/merge/", feedback_merge, name="feedback-merge"),
+    path(
+        "feedback/<int:feedback_id>/not-duplicate/",
+        feedback_not_duplicate,
+        name="feedback-not-duplicate",
     ),
 ]
