@@ -42,6 +42,7 @@ class InboxFilterForm(forms.Form):
     )
     company = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    suggested = forms.BooleanField(label="Has suggestions", required=False)
 
     def __init__(self, *args: Any, tags: Iterable[Tag], segments: Iterable[str], **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -65,6 +66,7 @@ class InboxFilterForm(forms.Form):
             since=data.get("since"),
             until=data.get("until"),
             query=(data.get("q") or "").strip(),
+            has_suggestions=bool(data.get("suggested")),
         )
 
     @property

@@ -8,12 +8,13 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from discovery.models import (
     SEARCH_CONFIG,
+    Classifier,
     Company,
     Customer,
     Evidence,
@@ -24,6 +25,9 @@ from discovery.models import (
     Interview,
     Tag,
     Tagging,
+    TaggingJob,
+    TagRule,
+    TagSuggestion,
 )
 from pmhub.workspaces.models import Workspace
 
@@ -40,6 +44,8 @@ class FeedbackFilters:
     until: date | None = None
     query: str = ""
     tag_ids: list[int] = field(default_factory=list)
+    # Only items with a pending suggestion of the model.
+    has_suggestions: bool = False
 
 
 def feedback_list(*, workspace: Workspace, filters: FeedbackFilters | None = None) -> QuerySet:
@@ -70,6 +76,12 @@ def feedback_list(*, workspace: Workspace, filters: FeedbackFilters | None = Non
         qs = qs.filter(
             search_vector=SearchQuery(filters.query, search_type="websearch", config=SEARCH_CONFIG)
         )
+    if filters.has_suggestions:
+        qs = qs.filter(
+            id__in=TagSuggestion.objects.for_workspace(workspace)
+            .filter(status=TagSuggestion.Status.PENDING, feedback__isnull=False)
+            .values("feedback_id")
+        )
     return qs
 
 
@@ -99,6 +111,25 @@ class TagRef:
     origin: str = "person"
     confidence: float | None = None
 
+    @property
+    def percent(self) -> int | None:
+        return None if self.confidence is None else round(self.confidence * 100)
+
+
+@dataclass(frozen=True)
+class SuggestionRef:
+    """A pending suggestion of the model: a tag it proposes below its confidence to apply it."""
+
+    id: int
+    tag_id: int
+    name: str
+    color: str
+    confidence: float
+
+    @property
+    def percent(self) -> int:
+        return round(self.confidence * 100)
+
 
 @dataclass(frozen=True)
 class FeedbackRow:
@@ -112,6 +143,9 @@ class FeedbackRow:
     customer: CustomerRef | None
     company: CompanyRef | None
     tags: list[TagRef]
+    # Filled only where the page asks for them (the inbox): pending suggestions, likeliest first.
+    suggestions: list[SuggestionRef] = field(default_factory=list)
+    no_tag_fits: bool = False
 
     def get_source_display(self) -> str:
         return Feedback.Source(self.source).label
@@ -143,13 +177,34 @@ def feedback_tags(*, workspace: Workspace, feedback_ids: list[int]) -> dict[int,
     return tags
 
 
+def feedback_suggestions(
+    *, workspace: Workspace, feedback_ids: list[int]
+) -> dict[int, list[SuggestionRef]]:
+    """The pending suggestions of each feedback item, likeliest first, in one query."""
+    suggestions: dict[int, list[SuggestionRef]] = {feedback_id: [] for feedback_id in feedback_ids}
+    if feedback_ids:
+        rows = (
+            TagSuggestion.objects.for_workspace(workspace)
+            .filter(status=TagSuggestion.Status.PENDING, feedback_id__in=feedback_ids)
+            .order_by("feedback_id", "-confidence", "tag__name", "id")
+            .values_list("feedback_id", "id", "tag_id", "tag__name", "tag__color", "confidence")
+        )
+        for feedback_id, suggestion_id, tag_id, name, color, confidence in rows:
+            suggestions[feedback_id].append(
+                SuggestionRef(
+                    id=suggestion_id, tag_id=tag_id, name=name, color=color, confidence=confidence
+                )
+            )
+    return suggestions
+
+
 # The inbox page is the hottest read: building and compiling an ORM query costs more than
 # PostgreSQL takes to answer it (bench/discovery.py), so the page is one SQL statement put
 # together here. It keeps feedback_list()'s filters exactly (a test compares the two) and is
 # scoped by workspace like every read.
 _PAGE_SQL = (
     "SELECT f.id, f.text, f.source, f.status, f.received_at, f.customer_id, c.name, c.email, "
-    "f.company_id, co.name, co.segment "
+    "f.company_id, co.name, co.segment, f.no_tag_fits "
     "FROM discovery_feedback f "
     "LEFT OUTER JOIN discovery_customer c ON c.id = f.customer_id "
     "LEFT OUTER JOIN discovery_company co ON co.id = f.company_id "
@@ -183,6 +238,12 @@ def _page_conditions(
     if filters.until:
         where.append("(f.received_at AT TIME ZONE 'UTC')::date <= %s")
         params.append(filters.until)
+    if filters.has_suggestions:
+        where.append(
+            "f.id IN (SELECT s.feedback_id FROM discovery_tagsuggestion s "
+            "WHERE s.workspace_id = %s AND s.status = 'pending' AND s.feedback_id IS NOT NULL)"
+        )
+        params.append(workspace.id)
     if filters.query:
         where.append(f"f.search_vector @@ websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)")
         params.append(filters.query)
@@ -202,10 +263,12 @@ def feedback_page(
     filters: FeedbackFilters | None = None,
     after: tuple[datetime, int] | None = None,
     size: int = 50,
+    with_suggestions: bool = False,
 ) -> tuple[list[FeedbackRow], tuple[datetime, int] | None]:
     """One inbox page after the keyset `after`; returns the rows and the next keyset (or None).
 
-    Two queries whatever the page size: the rows (customer and company joined) and their tags.
+    Two queries whatever the page size: the rows (customer and company joined) and their tags;
+    a third for their pending suggestions `with_suggestions`.
     """
     where, params = _page_conditions(workspace, filters or FeedbackFilters(), after)
     with connection.cursor() as cursor:
@@ -213,8 +276,30 @@ def feedback_page(
         values = cursor.fetchall()
     more = len(values) > size
     values = values[:size]
-    tags = feedback_tags(workspace=workspace, feedback_ids=[v[0] for v in values])
-    rows = [
+    rows = _rows(workspace, values, with_suggestions=with_suggestions)
+    return rows, ((rows[-1].received_at, rows[-1].id) if more and rows else None)
+
+
+def feedback_row(*, workspace: Workspace, feedback_id: int) -> FeedbackRow:
+    """One feedback item as the inbox shows it, with its suggestions (to redraw its row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PAGE_SQL.format(where="f.workspace_id = %s AND f.id = %s"),
+            [workspace.id, feedback_id, 1],
+        )
+        values = cursor.fetchall()
+    if not values:
+        raise Feedback.DoesNotExist
+    return _rows(workspace, values, with_suggestions=True)[0]
+
+
+def _rows(workspace: Workspace, values: list[Any], *, with_suggestions: bool) -> list[FeedbackRow]:
+    ids = [v[0] for v in values]
+    tags = feedback_tags(workspace=workspace, feedback_ids=ids)
+    suggestions = (
+        feedback_suggestions(workspace=workspace, feedback_ids=ids) if with_suggestions else {}
+    )
+    return [
         FeedbackRow(
             id=row_id,
             text=text,
@@ -228,6 +313,8 @@ def feedback_page(
             if company_id is not None
             else None,
             tags=tags[row_id],
+            suggestions=suggestions.get(row_id, []),
+            no_tag_fits=no_tag_fits,
         )
         for (
             row_id,
@@ -241,9 +328,9 @@ def feedback_page(
             company_id,
             company_name,
             segment,
+            no_tag_fits,
         ) in values
     ]
-    return rows, ((rows[-1].received_at, rows[-1].id) if more and rows else None)
 
 
 def feedback_get(*, workspace: Workspace, feedback_id: int) -> Feedback:
@@ -374,6 +461,175 @@ def evidence_get(*, workspace: Workspace, evidence_id: int) -> Evidence:
 
 def import_job_get(*, workspace: Workspace, job_id: int) -> ImportJob:
     return ImportJob.objects.for_workspace(workspace).get(id=job_id)
+
+
+# --- tagging: rules, suggestions, the classifier and its quality ---------------------------
+def tag_rule_list(*, workspace: Workspace, tag: Tag) -> QuerySet[TagRule]:
+    """A tag's rules, oldest first."""
+    return TagRule.objects.for_workspace(workspace).filter(tag=tag).order_by("id")
+
+
+def tag_rule_get(*, workspace: Workspace, rule_id: int) -> TagRule:
+    return TagRule.objects.for_workspace(workspace).select_related("tag").get(id=rule_id)
+
+
+def suggestion_get(*, workspace: Workspace, suggestion_id: int) -> TagSuggestion:
+    return (
+        TagSuggestion.objects.for_workspace(workspace).select_related("tag").get(id=suggestion_id)
+    )
+
+
+CLASSIFIER_HISTORY = 20
+
+
+def classifier_list(*, workspace: Workspace) -> list[Classifier]:
+    """The newest classifier versions (without their fitted blobs), newest first."""
+    return list(
+        Classifier.objects.for_workspace(workspace)
+        .defer("blob")
+        .order_by("-version")[:CLASSIFIER_HISTORY]
+    )
+
+
+def tagging_job_list(*, workspace: Workspace, limit: int = 5) -> list[TaggingJob]:
+    """The latest re-tag jobs, newest first."""
+    return list(
+        TaggingJob.objects.for_workspace(workspace)
+        .filter(kind=TaggingJob.Kind.RETAG)
+        .order_by("-id")[:limit]
+    )
+
+
+def tagging_job_get(*, workspace: Workspace, job_id: int) -> TaggingJob:
+    return TaggingJob.objects.for_workspace(workspace).get(id=job_id, kind=TaggingJob.Kind.RETAG)
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    """What people taught the classifier so far: the labels its next training run would see."""
+
+    person_taggings: int
+    tags: int
+    no_tag_fits: int
+
+    @property
+    def total(self) -> int:
+        return self.person_taggings + self.no_tag_fits
+
+    @property
+    def is_enough(self) -> bool:
+        """Training needs examples of two tags, or of one tag and of items where none fits."""
+        return self.tags >= 1 and self.tags + (1 if self.no_tag_fits else 0) >= 2
+
+
+def classifier_label_summary(*, workspace: Workspace) -> LabelSummary:
+    """People's labels as discovery.tagging.training_data counts them, without loading texts.
+    Two queries."""
+    person = Tagging.objects.for_workspace(workspace).filter(origin=Tagging.Origin.PERSON)
+    counts = person.aggregate(taggings=Count("id"), tags=Count("tag_id", distinct=True))
+    rejected = TagSuggestion.objects.for_workspace(workspace).filter(
+        status=TagSuggestion.Status.REJECTED, feedback__isnull=False
+    )
+    negatives = (
+        Feedback.objects.for_workspace(workspace)
+        .filter(Q(no_tag_fits=True) | Q(id__in=rejected.values("feedback_id")))
+        .exclude(id__in=person.filter(feedback__isnull=False).values("feedback_id"))
+        .filter(merged_into__isnull=True)
+        .count()
+    )
+    return LabelSummary(
+        person_taggings=counts["taggings"], tags=counts["tags"], no_tag_fits=negatives
+    )
+
+
+@dataclass(frozen=True)
+class ModelQuality:
+    """Cross-validated figures of the classifier for one tag (or overall)."""
+
+    precision: float | None
+    recall: float | None
+    support: int
+    abstain_rate: float | None = None
+
+    @classmethod
+    def of(cls, figures: Any) -> ModelQuality | None:
+        if not isinstance(figures, dict):
+            return None
+
+        def number(key: str) -> float | None:
+            value = figures.get(key)
+            return float(value) if isinstance(value, int | float) else None
+
+        return cls(
+            precision=number("precision"),
+            recall=number("recall"),
+            support=int(number("support") or 0),
+            abstain_rate=number("abstain_rate"),
+        )
+
+    @property
+    def trust(self) -> tuple[str, str]:
+        """A plain-language hint: (level for the badge, words)."""
+        if self.support < 5:
+            return "low", "Needs more examples"
+        if self.precision is None:
+            return "none", "Not measured"
+        if self.precision >= 0.9 and self.support >= 20:
+            return "high", "Trust: high"
+        if self.precision >= 0.75:
+            return "medium", "Trust: medium"
+        return "low", "Trust: low; check its tags"
+
+
+@dataclass(frozen=True)
+class TagQuality:
+    tag: Tag
+    person: int
+    rule: int
+    model: int
+    pending: int
+    quality: ModelQuality | None
+
+    @property
+    def total(self) -> int:
+        return self.person + self.rule + self.model
+
+
+def tagging_quality(
+    *, workspace: Workspace, classifier: Classifier | None
+) -> tuple[list[TagQuality], ModelQuality | None]:
+    """Per tag: taggings by origin, pending suggestions and the classifier's cross-validated
+    figures; and the overall figures when the classifier has them. Three queries."""
+    tags = list(tag_list(workspace=workspace)[:1000])
+    by_origin: dict[tuple[int, str], int] = {
+        (tag_id, origin): count
+        for tag_id, origin, count in Tagging.objects.for_workspace(workspace)
+        .values("tag_id", "origin")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("tag_id", "origin", "n")
+    }
+    pending = dict(
+        TagSuggestion.objects.for_workspace(workspace)
+        .filter(status=TagSuggestion.Status.PENDING)
+        .values("tag_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("tag_id", "n")
+    )
+    metrics = (classifier.metrics if classifier else None) or {}
+    rows = [
+        TagQuality(
+            tag=tag,
+            person=by_origin.get((tag.id, Tagging.Origin.PERSON), 0),
+            rule=by_origin.get((tag.id, Tagging.Origin.RULE), 0),
+            model=by_origin.get((tag.id, Tagging.Origin.MODEL), 0),
+            pending=pending.get(tag.id, 0),
+            quality=ModelQuality.of(metrics.get(str(tag.id))),
+        )
+        for tag in tags
+    ]
+    return rows, ModelQuality.of(metrics.get("_overall"))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from discovery.views import (
     interviews,
     people,
     search,
+    tagging,
     tags,
     themes,
 )
@@ -20,6 +21,7 @@ urlpatterns = [
     *feedback.urlpatterns,
     *people.urlpatterns,
     *tags.urlpatterns,
+    *tagging.urlpatterns,
     *themes.urlpatterns,
     *interviews.urlpatterns,
     *insights.urlpatterns,

@@ -70,7 +70,8 @@ def _route_id(route: Route) -> str:
 def _discovery_objects(workspace, actor) -> dict[str, int]:
     """One object of each discovery kind in `workspace`, by the URL argument naming it."""
     from discovery import services as discovery
-    from discovery.models import ImportJob
+    from discovery.models import ImportJob, TaggingJob, TagSuggestion
+    from discovery.tag_rules import rule_create
 
     company, _ = discovery.company_upsert(
         workspace=workspace,
@@ -113,7 +114,17 @@ def _discovery_objects(workspace, actor) -> dict[str, int]:
         path="",
         created_by=actor,
     )
+    rule = rule_create(workspace=workspace, actor=actor, tag=tag, kind="keyword", pattern="export")
+    suggestion = TagSuggestion.objects.create(
+        workspace=workspace, tag=tag, feedback=feedback, confidence=0.6, model_version=1
+    )
+    tagging_job = TaggingJob.objects.create(
+        workspace=workspace, kind=TaggingJob.Kind.RETAG, created_by=actor
+    )
     return {
+        "rule_id": rule.id,
+        "suggestion_id": suggestion.id,
+        "tagging_job_id": tagging_job.id,
         "company_id": company.id,
         "customer_id": customer.id,
         "feedback_id": feedback.id,

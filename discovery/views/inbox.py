@@ -32,7 +32,8 @@ PICKER_INSIGHTS = 200
 @workspace_view()
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """The inbox. Queries: tags, segments, rows, taggings (+1 when the page is empty)."""
+    """The inbox. Queries: tags, segments, rows, taggings, pending suggestions (+1 when the page
+    is empty)."""
     workspace = request.workspace
     tags = list(selectors.tag_list(workspace=workspace))
     form = InboxFilterForm(
@@ -41,7 +42,7 @@ def index(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     after = parse_cursor(request.GET.get("after", ""))
     rows, next_cursor = selectors.feedback_page(
-        workspace=workspace, filters=filters, after=after, size=PAGE_SIZE
+        workspace=workspace, filters=filters, after=after, size=PAGE_SIZE, with_suggestions=True
     )
     query = request.GET.copy()
     query.pop("after", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -63,11 +65,20 @@ def tag_new(request: HttpRequest) -> HttpResponse:
     return render(request, "discovery/tag_form.html", {"form": form, "tag": None})
 
 
-@workspace_view()
-@require_GET
-def tag_detail(request: HttpRequest, tag_id: int) -> HttpResponse:
+def rules_context(workspace: Workspace, tag: Tag, *, form: Any = None) -> dict[str, Any]:
+    """The rule editor of a tag's page: its rules and the form (blank, or as posted)."""
+    from discovery.views.tagging import rule_form
+
+    return {
+        "rules": list(selectors.tag_rule_list(workspace=workspace, tag=tag)),
+        "rule_form": form if form is not None else rule_form(workspace),
+    }
+
+
+def tag_detail_page(
+    request: HttpRequest, tag: Tag, *, rule_form: Any = None, status: int = 200
+) -> HttpResponse:
     workspace = request.workspace
-    tag = _tag(request, tag_id)
     filters = FeedbackFilters(tag_id=tag.id)
     feedback, more = selectors.feedback_page(
         workspace=workspace, filters=filters, size=DETAIL_ITEMS
@@ -84,8 +95,15 @@ def tag_detail(request: HttpRequest, tag_id: int) -> HttpResponse:
             workspace=workspace,
             feedback=selectors.feedback_list(workspace=workspace, filters=filters),
         ),
+        **rules_context(workspace, tag, form=rule_form),
     }
-    return render(request, "discovery/tag_detail.html", context)
+    return render(request, "discovery/tag_detail.html", context, status=status)
+
+
+@workspace_view()
+@require_GET
+def tag_detail(request: HttpRequest, tag_id: int) -> HttpResponse:
+    return tag_detail_page(request, _tag(request, tag_id))
 
 
 @workspace_view()

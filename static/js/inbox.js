@@ -6,6 +6,9 @@
  * selection) to an insight, Enter opens the feedback.
  * Archive and tag go to the same bulk endpoint as the form (asking for JSON), then the focus
  * moves to the next row: "archive, next".
+ * Suggestions of the model: y accepts the focused row's top suggestion, n rejects it, 0 says no
+ * tag fits. Each submits the row's own htmx form (the same one a click sends); htmx swaps the
+ * row, and the focus stays on it while it has suggestions left, else moves to the next row.
  */
 (function () {
   "use strict";
@@ -289,6 +292,40 @@
     });
   }
 
+  /* ---- Suggestions: y accepts, n rejects, 0 says no tag fits ----------------------------- */
+
+  var decidedRowId = null;
+
+  function decide(selector, none) {
+    var row = rows()[current];
+    if (!row) return;
+    var form = row.querySelector(selector);
+    if (!form) {
+      toast(none, "info");
+      return;
+    }
+    decidedRowId = row.getAttribute("data-id");
+    if (form.requestSubmit) form.requestSubmit();
+    else form.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+  }
+
+  /* After htmx redrew a row: keep the focus on it, or move on once it has nothing to decide. */
+  function afterRowSwap() {
+    var all = rows();
+    if (decidedRowId === null) {
+      if (current >= 0) setCurrent(current, false);
+      return;
+    }
+    var index = -1;
+    all.forEach(function (row, i) {
+      if (row.getAttribute("data-id") === decidedRowId) index = i;
+    });
+    decidedRowId = null;
+    if (index < 0) return;
+    var settled = !all[index].querySelector("[data-suggestion]");
+    setCurrent(settled && index < all.length - 1 ? index + 1 : index, true);
+  }
+
   /* ---- Keys and clicks ------------------------------------------------------------------- */
 
   function onKey(event) {
@@ -318,6 +355,17 @@
     } else if ((key === "t" || key === "l") && table.hasAttribute("data-bulk-url")) {
       event.preventDefault();
       openPicker(key === "t" ? "tag" : "link");
+    } else if ((key === "y" || key === "n") && table.hasAttribute("data-bulk-url")) {
+      event.preventDefault();
+      if (current < 0) setCurrent(0, true);
+      decide(
+        key === "y" ? "[data-suggestion-accept]" : "[data-suggestion-reject]",
+        "No suggestion on this row."
+      );
+    } else if (key === "0" && table.hasAttribute("data-bulk-url")) {
+      event.preventDefault();
+      if (current < 0) setCurrent(0, true);
+      decide("[data-no-tag-fits]", "This row cannot be marked.");
     } else if (key === "Enter") {
       if (event.target.closest && event.target.closest("a, button, input")) return;
       var row = all[current];
@@ -374,6 +422,8 @@
     table.addEventListener("mousedown", function (event) {
       if (event.shiftKey && event.target.closest("[data-select]")) event.preventDefault();
     });
+    // htmx swaps a row after a suggestion is decided (by key or by click).
+    document.body.addEventListener("htmx:afterSettle", afterRowSwap);
     setCurrent(0, false);
     syncCount();
   }

@@ -250,13 +250,13 @@ def test_tag_page_query_count_does_not_grow_with_its_links(
     _tagged(workspace, tag)
     _highlight(workspace, tag)
     # session, user, membership, tag, feedback rows, their taggings, highlights, their taggings,
-    # the trend's weekly counts, switcher
-    with django_assert_num_queries(10):
+    # the trend's weekly counts, the tag's rules, the segments of the rule form, switcher
+    with django_assert_num_queries(12):
         client.get(_url(workspace, "tag-detail", tag_id=tag.id))
     for i in range(5):
         _tagged(workspace, tag, f"more {i}")
         _highlight(workspace, tag, f"quote number {i}")
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         response = client.get(_url(workspace, "tag-detail", tag_id=tag.id))
     assert len(response.context["feedback"]) == 6
     assert len(response.context["highlights"]) == 6
