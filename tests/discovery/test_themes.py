@@ -439,6 +439,8 @@ def test_a_failed_run_says_why(workspace, member, login):
 
 
 def test_the_tags_page_links_to_themes(workspace, viewer, login):
+    services.tag_create(workspace=workspace, actor=None, name="Billing")
+
     response = login(viewer).get(f"{BASE}/tags/")
 
     assert f'href="{BASE}/themes/"' in response.text
@@ -626,6 +628,7 @@ def test_pm_finds_themes_and_creates_a_tag_in_one_click(
     user = UserFactory(email="pm@acme.test", name="Pat Manager")
     MembershipFactory(user=user, workspace=workspace, role=Role.EDITOR)
     items = _feedback(workspace, actor=user)
+    services.tag_create(workspace=workspace, actor=user, name="Billing")
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -637,7 +640,7 @@ def test_pm_finds_themes_and_creates_a_tag_in_one_click(
     page.get_by_role("button", name="Log in").click()
 
     page.goto(f"{base}/w/acme/discovery/tags/")
-    page.get_by_role("link", name="Themes").click()
+    page.get_by_role("link", name="Find themes in untagged feedback").click()
     expect(
         page.get_by_role("heading", name="Find the themes in your untagged feedback")
     ).to_be_visible()
@@ -662,8 +665,7 @@ def test_pm_finds_themes_and_creates_a_tag_in_one_click(
         "Tagged 6 items with Dark theme."
     )
     page.screenshot(path=screenshots / "themes-accepted.png", full_page=True)
-    tag = Tag.objects.for_workspace(workspace).get()
-    assert tag.name == "Dark theme"
+    tag = Tag.objects.for_workspace(workspace).get(name="Dark theme")
     assert set(
         Tagging.objects.for_workspace(workspace)
         .filter(tag=tag)
