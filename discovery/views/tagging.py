@@ -133,7 +133,12 @@ def tag_rule_preview(request: HttpRequest, tag_id: int) -> HttpResponse:
     workspace = request.workspace
     tag = _tag(request, tag_id)
     form = rule_form(workspace, request.GET)
-    context: dict[str, Any] = {"tag": tag, "preview_error": "", "preview": None}
+    context: dict[str, Any] = {
+        "tag": tag,
+        "preview_error": "",
+        "preview": None,
+        "clear_errors": _is_htmx(request),
+    }
     if request.GET.get("pattern", "").strip() and form.is_valid():
         data = form.cleaned_data
         try:

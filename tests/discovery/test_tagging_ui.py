@@ -632,7 +632,7 @@ def test_tagging_page_shows_the_model_and_quality_per_tag(workspace, member, log
     assert rows["Billing"].quality.trust == ("high", "Trust: high")
     assert rows["Speed"].quality.trust == ("medium", "Trust: medium")
     assert rows["Sparse"].quality.trust == ("low", "Needs more examples")
-    assert "abstains on <strong>12%</strong>" in html
+    assert "abstains (no tag fits) on <strong>12%</strong>" in html
     assert 'class="bar bar--person"' in html
     assert 'class="bar bar--rule"' in html
     assert "Train now" in html

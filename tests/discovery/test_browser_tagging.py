@@ -1,0 +1,195 @@
+"""A PM decides the model's suggestions from the keyboard, writes a rule with its live preview,
+and reads the tagging page, in Chromium."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from discovery import services
+from discovery.models import Classifier, Tagging, TagRule, TagSuggestion
+from discovery.services import FeedbackInput
+from pmhub.workspaces.roles import Role
+from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def desk():
+    """Three tags, four new items: two with the model's suggestions, one tagged by a rule and by
+    the model, one plain; and a trained model with its quality figures."""
+    workspace = WorkspaceFactory(name="Acme", slug="acme")
+    user = UserFactory(email="pm@acme.test", name="Pat Manager")
+    MembershipFactory(user=user, workspace=workspace, role=Role.EDITOR)
+    billing = services.tag_create(workspace=workspace, actor=None, name="Billing", color="#d9480f")
+    speed = services.tag_create(workspace=workspace, actor=None, name="Speed", color="#2b8a3e")
+    ux = services.tag_create(workspace=workspace, actor=None, name="UX", color="#1c7ed6")
+    now = timezone.now()
+    texts = [
+        "The invoice PDF shows last month's VAT rate and the layout is confusing",
+        "Dashboards take ten seconds to load on Monday mornings",
+        "Exporting the invoice list to CSV times out",
+        "Please add SSO with Okta",
+    ]
+    items = [
+        services.feedback_create(
+            workspace=workspace,
+            actor=None,
+            data=FeedbackInput(text=text, source="support", received_at=now - timedelta(hours=i)),
+        )
+        for i, text in enumerate(texts)
+    ]
+
+    def suggest(item, tag, confidence):
+        return TagSuggestion.objects.create(
+            workspace=workspace, tag=tag, feedback=item, confidence=confidence, model_version=3
+        )
+
+    suggest(items[0], billing, 0.64)
+    suggest(items[0], ux, 0.41)
+    suggest(items[1], speed, 0.58)
+    Tagging.objects.create(workspace=workspace, tag=billing, feedback=items[2], origin="rule")
+    Tagging.objects.create(
+        workspace=workspace, tag=speed, feedback=items[2], origin="model", confidence=0.87
+    )
+    Tagging.objects.create(workspace=workspace, tag=ux, feedback=items[3], origin="person")
+    Classifier.objects.create(
+        workspace=workspace,
+        version=3,
+        status=Classifier.Status.READY,
+        label_count=64,
+        tag_count=3,
+        train_seconds=2.4,
+        trained_at=now - timedelta(hours=2),
+        metrics={
+            str(billing.id): {"precision": 0.93, "recall": 0.84, "support": 31},
+            str(speed.id): {"precision": 0.78, "recall": 0.66, "support": 18},
+            str(ux.id): {"precision": 0.6, "recall": 0.5, "support": 4},
+            "_overall": {"precision": 0.86, "recall": 0.74, "support": 53, "abstain_rate": 0.09},
+        },
+    )
+    return workspace, items, {"billing": billing, "speed": speed, "ux": ux}
+
+
+@pytest.fixture
+def console_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda msg: errors.append(f"{msg.text} {msg.location}") if msg.type == "error" else None,
+    )
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def _log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill("pm@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_pm_accepts_and_rejects_suggestions_with_the_keyboard(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, items, tags = desk
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 860})
+    _log_in(page, base)
+    expect(page).to_have_url(f"{base}/w/acme/discovery/")
+    rows = page.locator("[data-row]")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(0).locator("[data-suggestion]")).to_have_count(2)
+    expect(rows.nth(2).locator('[data-origin="model"]')).to_contain_text("87%")
+    page.screenshot(path=screenshots / "inbox-suggestions-light.png", full_page=True)
+
+    # j picks up the first row; y accepts its likeliest suggestion (Billing, 64%).
+    page.keyboard.press("j")
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("y")
+    expect(rows.nth(0).locator("[data-suggestion]")).to_have_count(1)
+    expect(rows.nth(0).locator('[data-origin="person"]')).to_contain_text("Billing")
+    expect(page.get_by_role("status").filter(has_text="Tagged Billing.")).to_be_visible()
+    # One suggestion is left on the row, so the focus stays there; n rejects it (UX).
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("n")
+    expect(rows.nth(0).locator("[data-suggestion]")).to_have_count(0)
+    # Nothing left to decide on that row: the focus moves on to the next one.
+    expect(rows.nth(1)).to_be_focused()
+    page.screenshot(path=screenshots / "inbox-suggestions-decided.png", full_page=True)
+
+    decided = dict(
+        TagSuggestion.objects.for_workspace(workspace)
+        .filter(feedback=items[0])
+        .values_list("tag__name", "status")
+    )
+    assert decided == {"Billing": "accepted", "UX": "rejected"}
+    person = Tagging.objects.for_workspace(workspace).get(feedback=items[0])
+    assert (person.tag_id, person.origin) == (tags["billing"].id, "person")
+
+    # 0 on the second row: no tag fits; its suggestion is turned down.
+    page.keyboard.press("0")
+    expect(rows.nth(1).locator("[data-no-tag-fits-badge]")).to_be_visible()
+    expect(rows.nth(1).locator("[data-suggestion]")).to_have_count(0)
+    items[1].refresh_from_db()
+    assert items[1].no_tag_fits is True
+
+    # The mouse works too: the filter shows only what still waits for a decision.
+    page.get_by_label("Has suggestions").check()
+    page.get_by_role("button", name="Filter", exact=True).click()
+    expect(page.get_by_role("heading", name="Nothing matches these filters")).to_be_visible()
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{base}/w/acme/discovery/?status=all")
+    page.screenshot(path=screenshots / "inbox-suggestions-dark.png", full_page=True)
+    assert console_errors == []
+
+
+def test_pm_writes_a_rule_with_its_preview_and_reads_the_tagging_page(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, _items, tags = desk
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _log_in(page, base)
+    page.goto(f"{base}/w/acme/discovery/tags/{tags['billing'].id}/")
+
+    pattern = page.get_by_label("Pattern")
+    pattern.fill("invoice")
+    preview = page.locator("#rule-preview")
+    expect(preview).to_contain_text("Would tag 2 existing items")
+    expect(preview.locator("mark").first).to_have_text("invoice")
+
+    page.get_by_label("Match").select_option("regex")
+    pattern.fill("(?=invoice)")
+    expect(preview.get_by_role("alert")).to_contain_text("Not a pattern pmhub can run")
+    page.screenshot(path=screenshots / "tag-rule-refused.png", full_page=True)
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.locator("#tag-rules .errorlist")).to_contain_text("Not a pattern pmhub can run")
+    assert not TagRule.objects.for_workspace(workspace).exists()
+
+    page.get_by_label("Pattern").fill(r"invoices?\b")
+    expect(page.locator("#rule-preview")).to_contain_text("Would tag 2 existing items")
+    page.screenshot(path=screenshots / "tag-rule-preview.png", full_page=True)
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_role("button", name="Re-tag now")).to_be_visible()
+    expect(page.locator(".rule__pattern")).to_have_text(r"invoices?\b")
+    assert TagRule.objects.for_workspace(workspace).get().pattern == r"invoices?\b"
+    page.screenshot(path=screenshots / "tag-rule-saved.png", full_page=True)
+
+    page.get_by_role("link", name="Tagging", exact=True).click()
+    expect(page.get_by_role("heading", name="Quality by tag")).to_be_visible()
+    expect(page.get_by_text("Trust: high")).to_be_visible()
+    expect(page.get_by_text("Needs more examples")).to_be_visible()
+    page.screenshot(path=screenshots / "tagging-light.png", full_page=True)
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=screenshots / "tagging-dark.png", full_page=True)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Re-tag everything").click()
+    expect(page.get_by_role("heading", name="The whole workspace")).to_be_visible()
+    page.screenshot(path=screenshots / "tagging-retag.png", full_page=True)
+    assert console_errors == []
