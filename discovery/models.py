@@ -115,8 +115,6 @@ class Feedback(WorkspaceOwnedModel):
         related_name="+",
     )
     search_vector = search_vector_of("text")
-    # sha256 of the text the tagging worker last saw; the worker skips items whose text is the same.
-    tagged_hash = models.CharField(max_length=64, blank=True)
     # A person said no tag fits this item: an "out of scope" example for the classifier.
     no_tag_fits = models.BooleanField(default=False)
     # Flagged by the worker: the same customer said nearly the same thing in this earlier item.
@@ -243,7 +241,6 @@ class Highlight(WorkspaceOwnedModel):
         related_name="+",
     )
     search_vector = search_vector_of("quote")
-    tagged_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
@@ -444,6 +441,34 @@ class ImportJob(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"Import {self.filename}"
+
+
+class TaggedText(WorkspaceOwnedModel):
+    """The hash of the text the tagging worker last tagged, per item: unchanged texts are
+    skipped. A narrow table of its own, because rewriting a feedback row (its search vector and
+    every index of the inbox) would cost more than the tagging."""
+
+    feedback = models.OneToOneField(
+        Feedback, null=True, blank=True, on_delete=models.CASCADE, related_name="tagged_text"
+    )
+    highlight = models.OneToOneField(
+        Highlight, null=True, blank=True, on_delete=models.CASCADE, related_name="tagged_text"
+    )
+    text_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(feedback__isnull=False, highlight__isnull=True)
+                    | models.Q(feedback__isnull=True, highlight__isnull=False)
+                ),
+                name="tagged_text_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tagged {self.feedback_id or self.highlight_id}"
 
 
 class TagRule(WorkspaceOwnedModel):

@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Kind = Literal["feedback", "highlight"]
-MACHINE_ORIGINS = (Tagging.Origin.RULE, Tagging.Origin.MODEL)
 # Items per worker task: large enough that the classifier batches well, small enough that one
 # task holds its row locks briefly.
 BATCH_SIZE = 500
@@ -292,7 +291,7 @@ class _Item:
     text: str
     source: str
     segment: str
-    tagged_hash: str
+    tagged_hash: str | None
 
 
 @dataclass
@@ -305,6 +304,7 @@ class TaggingResult:
     abstained: int = 0
     duplicates: int = 0
     seconds: float = 0.0
+    classify_seconds: float = 0.0
     counts_by_tag: dict[int, int] = field(default_factory=dict)
 
     def add(self, other: TaggingResult) -> None:
@@ -317,6 +317,7 @@ class TaggingResult:
             "abstained",
             "duplicates",
             "seconds",
+            "classify_seconds",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -326,14 +327,18 @@ def _load_items(workspace: Workspace, kind: Kind, ids: Sequence[int]) -> list[_I
         rows = (
             Feedback.objects.for_workspace(workspace)
             .filter(id__in=ids, merged_into__isnull=True)
-            .values_list("id", "text", "source", "company__segment", "tagged_hash")
+            .values_list("id", "text", "source", "company__segment", "tagged_text__text_hash")
         )
     else:
         rows = (
             Highlight.objects.for_workspace(workspace)
             .filter(id__in=ids)
             .values_list(
-                "id", "quote", "feedback__source", "feedback__company__segment", "tagged_hash"
+                "id",
+                "quote",
+                "feedback__source",
+                "feedback__company__segment",
+                "tagged_text__text_hash",
             )
         )
     return [
@@ -379,7 +384,9 @@ def tag_items(
         item.id: rules.match(item.text, source=item.source, segment=item.segment) for item in todo
     }
     loaded = classifier_load(workspace)
+    classify_started = time.perf_counter()
     predictions = loaded[1].predict([item.text for item in todo]) if loaded else []
+    result.classify_seconds = time.perf_counter() - classify_started
 
     tag_ids = set(Tag.objects.for_workspace(workspace).values_list("id", flat=True))
     person = set(
@@ -393,13 +400,13 @@ def tag_items(
         .exclude(status=TagSuggestion.Status.PENDING)
         .values_list(target, "tag_id")
     )
-    taggings: list[Tagging] = []
-    suggestions: list[TagSuggestion] = []
+    # (item id, tag id, origin, confidence, model version) and (item id, tag id, confidence,
+    # model version): plain tuples, written by _write_batch.
+    taggings: list[tuple[int, int, str, float | None, int | None]] = []
+    suggestions: list[tuple[int, int, float, int]] = []
     for position, item in enumerate(todo):
         taggings.extend(
-            Tagging(
-                workspace=workspace, tag_id=tag_id, origin=Tagging.Origin.RULE, **{target: item.id}
-            )
+            (item.id, tag_id, Tagging.Origin.RULE, None, None)
             for tag_id in sorted(rule_hits[item.id])
         )
         result.rule_taggings += len(rule_hits[item.id])
@@ -416,48 +423,14 @@ def tag_items(
             continue
         confidence = round(float(prediction.confidence), 4)
         if confidence >= model.auto_threshold(prediction.label):
-            taggings.append(
-                Tagging(
-                    workspace=workspace,
-                    tag_id=tag_id,
-                    origin=Tagging.Origin.MODEL,
-                    confidence=confidence,
-                    model_version=version,
-                    **{target: item.id},
-                )
-            )
+            taggings.append((item.id, tag_id, Tagging.Origin.MODEL, confidence, version))
             result.model_taggings += 1
         else:
-            suggestions.append(
-                TagSuggestion(
-                    workspace=workspace,
-                    tag_id=tag_id,
-                    confidence=confidence,
-                    model_version=version,
-                    **{target: item.id},
-                )
-            )
+            suggestions.append((item.id, tag_id, confidence, version))
             result.suggestions += 1
 
-    model_class = Feedback if kind == "feedback" else Highlight
     with transaction.atomic():
-        # Row locks in id order: two runs over overlapping batches take turns, never deadlock.
-        list(
-            model_class.objects.for_workspace(workspace)
-            .filter(id__in=todo_ids)
-            .select_for_update()
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        Tagging.objects.for_workspace(workspace).filter(
-            origin__in=MACHINE_ORIGINS, **{f"{target}__in": todo_ids}
-        ).delete()
-        TagSuggestion.objects.for_workspace(workspace).filter(
-            status=TagSuggestion.Status.PENDING, **{f"{target}__in": todo_ids}
-        ).delete()
-        Tagging.objects.bulk_create(taggings, ignore_conflicts=True)
-        TagSuggestion.objects.bulk_create(suggestions, ignore_conflicts=True)
-        _store_hashes(model_class._meta.db_table, workspace, todo)
+        _write_batch(workspace, kind, todo, taggings, suggestions)
         if kind == "feedback":
             from discovery.duplicates import flag_duplicates
 
@@ -466,15 +439,89 @@ def tag_items(
     return result
 
 
-def _store_hashes(table: str, workspace: Workspace, items: list[_Item]) -> None:
-    """Record the text each item was tagged at, in one statement for the batch."""
+# The batch's writes in five statements of plain SQL over arrays: on this path (every imported
+# row goes through it) the ORM's model instances and query building cost as much as the
+# database's work (bench/tagging.py). Table and column names come from the models.
+# Upserting the items' hashes in id order locks them in that order: two runs over overlapping
+# batches take turns and never deadlock.
+_LOCK_AND_HASH_SQL = """
+INSERT INTO discovery_taggedtext (workspace_id, created_at, updated_at, {column}, text_hash)
+SELECT %(workspace)s, now(), now(), v.id, v.h
+FROM unnest(%(ids)s::bigint[], %(hashes)s::text[]) AS v(id, h)
+ORDER BY v.id
+ON CONFLICT ({column}) DO UPDATE SET text_hash = EXCLUDED.text_hash, updated_at = now()
+WHERE discovery_taggedtext.workspace_id = EXCLUDED.workspace_id
+"""
+_DELETE_MACHINE_SQL = """
+DELETE FROM discovery_tagging
+WHERE workspace_id = %(workspace)s AND {column} = ANY(%(ids)s) AND origin IN ('rule', 'model')
+"""
+_DELETE_PENDING_SQL = """
+DELETE FROM discovery_tagsuggestion
+WHERE workspace_id = %(workspace)s AND {column} = ANY(%(ids)s) AND status = 'pending'
+"""
+_INSERT_TAGGINGS_SQL = """
+INSERT INTO discovery_tagging
+    (workspace_id, created_at, updated_at, {column}, tag_id, origin, confidence, model_version)
+SELECT %(workspace)s, now(), now(), v.item, v.tag, v.origin, v.confidence, v.version
+FROM unnest(%(items)s::bigint[], %(tags)s::bigint[], %(origins)s::varchar[],
+            %(confidences)s::float8[], %(versions)s::integer[])
+    AS v(item, tag, origin, confidence, version)
+ON CONFLICT DO NOTHING
+"""
+_INSERT_SUGGESTIONS_SQL = """
+INSERT INTO discovery_tagsuggestion
+    (workspace_id, created_at, updated_at, {column}, tag_id, confidence, model_version, status)
+SELECT %(workspace)s, now(), now(), v.item, v.tag, v.confidence, v.version, 'pending'
+FROM unnest(%(items)s::bigint[], %(tags)s::bigint[], %(confidences)s::float8[],
+            %(versions)s::integer[]) AS v(item, tag, confidence, version)
+ON CONFLICT DO NOTHING
+"""
+
+
+def _write_batch(
+    workspace: Workspace,
+    kind: Kind,
+    items: list[_Item],
+    taggings: list[tuple[int, int, str, float | None, int | None]],
+    suggestions: list[tuple[int, int, float, int]],
+) -> None:
+    """Record the text the items were tagged at, and replace their machine-made taggings and
+    pending suggestions."""
+    column = "feedback_id" if kind == "feedback" else "highlight_id"
+    ids = [item.id for item in items]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS t SET tagged_hash = v.h "  # noqa: S608 - a model's table name
-            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, h) "
-            "WHERE t.id = v.id AND t.workspace_id = %s",
-            [[item.id for item in items], [text_hash(item.text) for item in items], workspace.id],
+            _LOCK_AND_HASH_SQL.format(column=column),
+            {"ids": ids, "hashes": [text_hash(i.text) for i in items], "workspace": workspace.id},
         )
+        for statement in (_DELETE_MACHINE_SQL, _DELETE_PENDING_SQL):
+            cursor.execute(statement.format(column=column), {"ids": ids, "workspace": workspace.id})
+        if taggings:
+            items_, tags, origins, confidences, versions = map(list, zip(*taggings, strict=True))
+            cursor.execute(
+                _INSERT_TAGGINGS_SQL.format(column=column),
+                {
+                    "workspace": workspace.id,
+                    "items": items_,
+                    "tags": tags,
+                    "origins": origins,
+                    "confidences": confidences,
+                    "versions": versions,
+                },
+            )
+        if suggestions:
+            items_, tags, confidences, versions = map(list, zip(*suggestions, strict=True))
+            cursor.execute(
+                _INSERT_SUGGESTIONS_SQL.format(column=column),
+                {
+                    "workspace": workspace.id,
+                    "items": items_,
+                    "tags": tags,
+                    "confidences": confidences,
+                    "versions": versions,
+                },
+            )
 
 
 # --- people deciding on suggestions ----------------------------------------------------------

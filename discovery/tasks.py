@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
@@ -13,6 +14,8 @@ from discovery.imports import import_job_fail, import_run
 from discovery.models import ImportJob, TaggingJob
 from discovery.tagging import classifier_train, job_finish, retag_run, tag_items
 from pmhub.workspaces.models import Workspace
+
+logger = logging.getLogger(__name__)
 
 
 class ImportRunTask(DjangoTask):
@@ -74,8 +77,17 @@ def import_run_task(*, workspace_id: int, job_id: int) -> None:
 def tag_items_task(*, workspace_id: int, kind: str, ids: list[int]) -> None:
     """Tag one batch of new or edited items. Idempotent: unchanged texts are skipped."""
     workspace = Workspace.objects.filter(id=workspace_id).first()
-    if workspace is not None:
-        tag_items(workspace=workspace, kind=kind, ids=ids)
+    if workspace is None:
+        return
+    result = tag_items(workspace=workspace, kind=kind, ids=ids)
+    logger.info(
+        "tagged %d %s items (%d unchanged) in %.2f s, %.2f s of it classifying",
+        result.items,
+        kind,
+        result.skipped,
+        result.seconds,
+        result.classify_seconds,
+    )
 
 
 @shared_task(
