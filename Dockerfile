@@ -13,9 +13,12 @@ WORKDIR /app
 # Dependencies before the code, so that a code change does not reinstall them. The image gets
 # pyproject.toml's runtime dependencies at exactly the versions pinned in requirements.lock; the
 # lock's quick-start and test packages (embedded PostgreSQL, Playwright, pytest...) stay out.
+# PyTorch's CPU build (torch==...+cpu in the lock; the tagging model needs no GPU) comes from
+# PyTorch's own index: PyPI has only the multi-gigabyte CUDA build.
 COPY pyproject.toml requirements.lock ./
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" > /tmp/runtime-requirements.txt \
- && pip install --constraint requirements.lock --requirement /tmp/runtime-requirements.txt \
+ && pip install --extra-index-url https://download.pytorch.org/whl/cpu \
+        --constraint requirements.lock --requirement /tmp/runtime-requirements.txt \
  && rm /tmp/runtime-requirements.txt
 
 COPY . .

@@ -75,6 +75,7 @@ def flag_duplicates(*, workspace: Workspace, feedback_ids: list[int]) -> int:
             id__in=feedback_ids,
             customer__isnull=False,
             duplicate_of__isnull=True,
+            duplicate_dismissed=False,
             merged_into__isnull=True,
         )
         .annotate(match=Subquery(earlier))
@@ -222,5 +223,6 @@ def feedback_duplicate_dismiss(
         changes={"duplicate_of": feedback.duplicate_of_id},
     )
     feedback.duplicate_of = None
-    feedback.save(update_fields=["duplicate_of", "updated_at"])
+    feedback.duplicate_dismissed = True
+    feedback.save(update_fields=["duplicate_of", "duplicate_dismissed", "updated_at"])
     return feedback

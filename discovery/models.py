@@ -121,6 +121,8 @@ class Feedback(WorkspaceOwnedModel):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A person said it is not a duplicate: the worker does not flag it again.
+    duplicate_dismissed = models.BooleanField(default=False)
     # Set when merged: the item that now carries this one's links; this one stays archived so
     # that re-importing its external id updates it instead of creating it again.
     merged_into = models.ForeignKey(

@@ -45,6 +45,7 @@ from discovery.models import (
     TagSuggestion,
 )
 from discovery.rules import CompiledRules, RuleSpec
+from discovery.selectors import classifier_label_summary
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.models import Workspace
 
@@ -185,29 +186,12 @@ def training_data(workspace: Workspace) -> tuple[list[str], list[str | None]]:
     return texts, labels
 
 
-def _label_count(workspace: Workspace) -> tuple[int, int]:
-    """How many labels training would see, and how many distinct ones, without loading texts."""
-    person = Tagging.objects.for_workspace(workspace).filter(origin=Tagging.Origin.PERSON)
-    rejected = TagSuggestion.objects.for_workspace(workspace).filter(
-        status=TagSuggestion.Status.REJECTED, feedback__isnull=False
-    )
-    negatives = (
-        Feedback.objects.for_workspace(workspace)
-        .filter(Q(no_tag_fits=True) | Q(id__in=rejected.values("feedback_id")))
-        .exclude(id__in=person.filter(feedback__isnull=False).values("feedback_id"))
-        .filter(merged_into__isnull=True)
-        .count()
-    )
-    tags = person.values("tag_id").distinct().count()
-    return person.count() + negatives, tags + (1 if negatives else 0)
-
-
 def classifier_is_due(workspace: Workspace) -> bool:
-    count, distinct = _label_count(workspace)
+    labels = classifier_label_summary(workspace=workspace)
     current = classifier_current(workspace)
     if current is None:
-        return count >= MIN_LABELS and distinct >= 2
-    return count - current.label_count >= max(
+        return labels.total >= MIN_LABELS and labels.is_enough
+    return labels.total - current.label_count >= max(
         RETRAIN_MIN_NEW, int(current.label_count * RETRAIN_SHARE)
     )
 

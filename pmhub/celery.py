@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings.production")
 
@@ -22,3 +22,17 @@ app.conf.beat_schedule = {
         "options": {"expires": 60},
     },
 }
+
+
+@signals.worker_init.connect
+def share_cores_with_the_tagger(sender, **_kwargs) -> None:
+    """Give each worker process its share of the cores for the tagging model's matrix work.
+
+    The encoder would otherwise use every core in every prefork process, and processes that
+    oversubscribe the cores run it several times slower. Set before the pool forks, so every
+    process inherits it; an explicit PMHUB_ENCODER_THREADS wins.
+    """
+    cores = os.cpu_count() or 1
+    single = "solo" in str(getattr(sender, "pool_cls", "")).lower()
+    processes = 1 if single else (int(getattr(sender, "concurrency", 0) or 0) or cores)
+    os.environ.setdefault("PMHUB_ENCODER_THREADS", str(max(1, cores // processes)))

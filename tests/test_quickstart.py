@@ -94,8 +94,8 @@ def _alive(processes: list[psutil.Process]) -> list[str]:
     return alive
 
 
-def _log_in_as_demo(base: str) -> requests.Response:
-    session = requests.Session()
+def _log_in_as_demo(base: str, session: requests.Session | None = None) -> requests.Response:
+    session = session or requests.Session()
     page = session.get(f"{base}/accounts/login/", timeout=10)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
     return session.post(
@@ -124,7 +124,8 @@ def test_quick_start_runs_everything_and_ctrl_c_stops_everything(tmp_path):
     first_start = _wait_until_ready(process, log)
     started = _everything_started(process, data_dir)
     health = requests.get(f"{base}/health/", timeout=10)
-    home = _log_in_as_demo(base)
+    session = requests.Session()
+    home = _log_in_as_demo(base, session)
 
     assert health.status_code == 200, health.text
     assert {name: check["ok"] for name, check in health.json()["checks"].items()} == {
@@ -136,6 +137,19 @@ def test_quick_start_runs_everything_and_ctrl_c_stops_everything(tmp_path):
     assert home.status_code == 200
     assert home.url == f"{base}/w/acme/discovery/"
     assert "Acme Product" in home.text
+    # The worker tags the demo for real: its rules at once, then the model it trains from the
+    # demo's people-made tags applies tags and suggests others across the inbox.
+    deadline = time.monotonic() + 150
+    inbox = home.text
+    while time.monotonic() < deadline and not all(
+        marker in inbox
+        for marker in ('data-origin="rule"', 'data-origin="model"', "data-suggestion-id")
+    ):
+        time.sleep(2)
+        inbox = session.get(f"{base}/w/acme/discovery/", timeout=10).text
+    assert 'data-origin="rule"' in inbox, log.read_text()[-3000:]
+    assert 'data-origin="model"' in inbox, log.read_text()[-3000:]
+    assert "data-suggestion-id" in inbox, log.read_text()[-3000:]
     names = " ".join(_command_line(p) for p in started)
     for part in (
         "runserver",

@@ -171,6 +171,11 @@ def test_pm_writes_a_rule_with_its_preview_and_reads_the_tagging_page(
     expect(page.locator("#tag-rules .errorlist")).to_contain_text("Not a pattern pmhub can run")
     assert not TagRule.objects.for_workspace(workspace).exists()
 
+    # htmx wires up swapped-in elements when the swap settles, a moment after they appear;
+    # typing before that would go unheard (a person is never that fast).
+    page.wait_for_function(
+        "() => Boolean(document.querySelector('#rule-fields')['htmx-internal-data'])"
+    )
     page.get_by_label("Pattern").fill(r"invoices?\b")
     expect(page.locator("#rule-preview")).to_contain_text("Would tag 2 existing items")
     page.screenshot(path=screenshots / "tag-rule-preview.png", full_page=True)

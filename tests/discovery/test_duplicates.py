@@ -323,6 +323,9 @@ def test_dismissing_clears_the_flag_once(workspace, member, pair):
     assert _reload(copy).duplicate_of_id is None
     event = AuditEvent.objects.for_workspace(workspace).get(action="feedback.duplicate_dismissed")
     assert event.object_id == str(copy.id)
+    # A re-tag runs the worker over the item again: the dismissal holds.
+    assert duplicates.flag_duplicates(workspace=workspace, feedback_ids=[copy.id]) == 0
+    assert _reload(copy).duplicate_of_id is None
 
 
 # --- the feedback page -----------------------------------------------------------------------
