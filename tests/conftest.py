@@ -191,6 +191,34 @@ def database_url_of(db_settings: dict[str, Any]) -> str:
 class Worker:
     process: subprocess.Popen[bytes]
     log: Path
+    hostname: str = ""
+
+    def settle(self, timeout: float = 60) -> None:
+        """Drop the queued work and wait for the task in hand to end.
+
+        A transactional test's teardown truncates every table; a task still holding row locks
+        (the tagging of an import's batches, say) would deadlock it. The solo pool answers
+        control messages only between tasks, so an answer means it is idle.
+        """
+        from pmhub.celery import app
+
+        app.control.purge()
+        inspector = app.control.inspect(destination=[self.hostname], timeout=0.5)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            active = inspector.active()
+            if active and not any(active.values()):
+                return
+            time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def _worker_settles_before_teardown(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests with a real worker end with it idle (see Worker.settle). pytest-django's database
+    fixtures are set up before this one, so they are torn down after it."""
+    yield
+    if "celery_worker" in request.fixturenames:
+        request.getfixturevalue("celery_worker").settle()
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +234,7 @@ def celery_worker(
 
     app.control.purge()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
+    hostname = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "pmhub.settings.test",
@@ -231,7 +260,7 @@ def celery_worker(
                 "--without-gossip",
                 "--without-mingle",
                 "--hostname",
-                f"test-{uuid.uuid4().hex[:8]}@%h",
+                hostname,
             ],
             env=env,
             cwd=ROOT,
@@ -244,7 +273,7 @@ def celery_worker(
             process.kill()
             pytest.fail(f"the Celery worker did not start:\n{log.read_text()}")
         time.sleep(0.1)
-    yield Worker(process=process, log=log)
+    yield Worker(process=process, log=log, hostname=hostname)
     process.terminate()
     try:
         process.wait(timeout=15)
