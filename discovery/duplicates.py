@@ -29,7 +29,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from discovery.models import Evidence, Feedback, Highlight, Tagging, TagSuggestion
-from discovery.services import _refresh_reach, reanchor
+from discovery.services import insights_reach_refresh, reanchor
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.audit import audit_record
 from pmhub.workspaces.models import Workspace
@@ -196,7 +196,7 @@ def feedback_merge(
     duplicate.merged_into = into
     duplicate.duplicate_of = None
     duplicate.save(update_fields=["status", "merged_into", "duplicate_of", "updated_at"])
-    _refresh_reach(workspace, insight_ids)
+    insights_reach_refresh(workspace, insight_ids)
     audit_record(
         workspace=workspace,
         actor=actor,

@@ -348,7 +348,7 @@ def feedback_delete(*, workspace: Workspace, actor: User | None, feedback: Feedb
         .values_list("insight_id", flat=True)
     )
     Feedback.objects.for_workspace(workspace).filter(id=feedback.id).delete()
-    _refresh_reach(workspace, insight_ids)
+    insights_reach_refresh(workspace, insight_ids)
 
 
 # --- tags ------------------------------------------------------------------------------------
@@ -784,7 +784,7 @@ def highlight_delete(*, workspace: Workspace, actor: User | None, highlight: Hig
         .values_list("insight_id", flat=True)
     )
     Highlight.objects.for_workspace(workspace).filter(id=highlight.id).delete()
-    _refresh_reach(workspace, insight_ids)
+    insights_reach_refresh(workspace, insight_ids)
 
 
 # --- insights and evidence -------------------------------------------------------------------
@@ -892,7 +892,7 @@ def insight_reach_refresh(*, workspace: Workspace, insight_id: int) -> None:
     )
 
 
-def _refresh_reach(workspace: Workspace, insight_ids: Iterable[int]) -> None:
+def insights_reach_refresh(workspace: Workspace, insight_ids: Iterable[int]) -> None:
     """Recount each of these insights once (in id order, so locks are taken in one order)."""
     for insight_id in sorted(set(insight_ids)):
         insight_reach_refresh(workspace=workspace, insight_id=insight_id)
@@ -1037,7 +1037,7 @@ def company_update(
             .filter(company=company)
             .values_list("id", flat=True)
         )
-        _refresh_reach(workspace, _insight_ids_citing_customers(workspace, customer_ids))
+        insights_reach_refresh(workspace, _insight_ids_citing_customers(workspace, customer_ids))
     return company
 
 
@@ -1058,7 +1058,7 @@ def company_delete(*, workspace: Workspace, actor: User | None, company: Company
         changes={"name": company.name},
     )
     Company.objects.for_workspace(workspace).filter(id=company.id).delete()
-    _refresh_reach(workspace, insight_ids)
+    insights_reach_refresh(workspace, insight_ids)
 
 
 @transaction.atomic
@@ -1098,7 +1098,7 @@ def customer_update(
         Feedback.objects.for_workspace(workspace).filter(customer=customer).update(
             company_id=customer.company_id, updated_at=timezone.now()
         )
-        _refresh_reach(workspace, _insight_ids_citing_customers(workspace, [customer.id]))
+        insights_reach_refresh(workspace, _insight_ids_citing_customers(workspace, [customer.id]))
     return customer
 
 
@@ -1117,7 +1117,7 @@ def customer_delete(*, workspace: Workspace, actor: User | None, customer: Custo
         changes={"email": customer.email, "name": customer.name},
     )
     Customer.objects.for_workspace(workspace).filter(id=customer.id).delete()
-    _refresh_reach(workspace, insight_ids)
+    insights_reach_refresh(workspace, insight_ids)
 
 
 @transaction.atomic
@@ -1136,7 +1136,7 @@ def interview_delete(*, workspace: Workspace, actor: User | None, interview: Int
         changes={"title": interview.title},
     )
     Interview.objects.for_workspace(workspace).filter(id=interview.id).delete()
-    _refresh_reach(workspace, insight_ids)
+    insights_reach_refresh(workspace, insight_ids)
 
 
 @transaction.atomic
