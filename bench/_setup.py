@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import statistics
 import time
@@ -34,6 +35,15 @@ def django_setup() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    # Writes enqueue tagging tasks, as in real use; no worker consumes this run's own queue, so
+    # what is left in it goes when the run ends.
+    atexit.register(_purge_queue)
+
+
+def _purge_queue() -> None:
+    from pmhub.celery import app
+
+    app.control.purge()
 
 
 def timed(fn: Callable[[], object], *, repeat: int) -> dict[str, float]:

@@ -116,13 +116,13 @@ class Feedback(WorkspaceOwnedModel):
     )
     search_vector = search_vector_of("text")
     # A person said no tag fits this item: an "out of scope" example for the classifier.
-    no_tag_fits = models.BooleanField(default=False)
+    no_tag_fits = models.BooleanField(default=False, db_default=False)
     # Flagged by the worker: the same customer said nearly the same thing in this earlier item.
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # A person said it is not a duplicate: the worker does not flag it again.
-    duplicate_dismissed = models.BooleanField(default=False)
+    duplicate_dismissed = models.BooleanField(default=False, db_default=False)
     # Set when merged: the item that now carries this one's links; this one stays archived so
     # that re-importing its external id updates it instead of creating it again.
     merged_into = models.ForeignKey(
