@@ -43,6 +43,7 @@ class InboxFilterForm(forms.Form):
     company = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     suggested = forms.BooleanField(label="Has suggestions", required=False)
+    duplicates = forms.BooleanField(label="Possible duplicates", required=False)
 
     def __init__(self, *args: Any, tags: Iterable[Tag], segments: Iterable[str], **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -67,6 +68,7 @@ class InboxFilterForm(forms.Form):
             until=data.get("until"),
             query=(data.get("q") or "").strip(),
             has_suggestions=bool(data.get("suggested")),
+            duplicates=bool(data.get("duplicates")),
         )
 
     @property

@@ -46,6 +46,8 @@ class FeedbackFilters:
     tag_ids: list[int] = field(default_factory=list)
     # Only items with a pending suggestion of the model.
     has_suggestions: bool = False
+    # Only items the worker flagged as repeating an earlier one, not merged yet.
+    duplicates: bool = False
 
 
 def feedback_list(*, workspace: Workspace, filters: FeedbackFilters | None = None) -> QuerySet:
@@ -82,6 +84,8 @@ def feedback_list(*, workspace: Workspace, filters: FeedbackFilters | None = Non
             .filter(status=TagSuggestion.Status.PENDING, feedback__isnull=False)
             .values("feedback_id")
         )
+    if filters.duplicates:
+        qs = qs.filter(duplicate_of__isnull=False, merged_into__isnull=True)
     return qs
 
 
@@ -146,6 +150,8 @@ class FeedbackRow:
     # Filled only where the page asks for them (the inbox): pending suggestions, likeliest first.
     suggestions: list[SuggestionRef] = field(default_factory=list)
     no_tag_fits: bool = False
+    # The earlier item this one possibly repeats (flagged, not merged yet).
+    duplicate_of_id: int | None = None
 
     def get_source_display(self) -> str:
         return Feedback.Source(self.source).label
@@ -204,7 +210,9 @@ def feedback_suggestions(
 # scoped by workspace like every read.
 _PAGE_SQL = (
     "SELECT f.id, f.text, f.source, f.status, f.received_at, f.customer_id, c.name, c.email, "
-    "f.company_id, co.name, co.segment, f.no_tag_fits "
+    "f.company_id, co.name, co.segment, f.no_tag_fits, "
+    # The same "possible duplicate" as the duplicates filter: flagged and not merged.
+    "CASE WHEN f.merged_into_id IS NULL THEN f.duplicate_of_id END "
     "FROM discovery_feedback f "
     "LEFT OUTER JOIN discovery_customer c ON c.id = f.customer_id "
     "LEFT OUTER JOIN discovery_company co ON co.id = f.company_id "
@@ -244,6 +252,8 @@ def _page_conditions(
             "WHERE s.workspace_id = %s AND s.status = 'pending' AND s.feedback_id IS NOT NULL)"
         )
         params.append(workspace.id)
+    if filters.duplicates:
+        where.append("f.duplicate_of_id IS NOT NULL AND f.merged_into_id IS NULL")
     if filters.query:
         where.append(f"f.search_vector @@ websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)")
         params.append(filters.query)
@@ -315,6 +325,7 @@ def _rows(workspace: Workspace, values: list[Any], *, with_suggestions: bool) ->
             tags=tags[row_id],
             suggestions=suggestions.get(row_id, []),
             no_tag_fits=no_tag_fits,
+            duplicate_of_id=duplicate_of_id,
         )
         for (
             row_id,
@@ -329,6 +340,7 @@ def _rows(workspace: Workspace, values: list[Any], *, with_suggestions: bool) ->
             company_name,
             segment,
             no_tag_fits,
+            duplicate_of_id,
         ) in values
     ]
 

@@ -141,6 +141,34 @@ def test_tag_and_segment_filters(workspace, member, login):
     assert "tagged one" not in by_segment
 
 
+def test_possible_duplicates_filter_and_badge(workspace, member, login):
+    first = _feedback(workspace, "Exports time out", at=T0)
+    again = _feedback(workspace, "Exports time out!", at=T0 + timedelta(hours=1))
+    merged = _feedback(workspace, "Exports time out again", at=T0 + timedelta(hours=2))
+    feedback = Feedback.objects.for_workspace(workspace)
+    feedback.filter(id=again.id).update(duplicate_of=first)
+    # Merged already: no longer a question, whatever the flag says.
+    feedback.filter(id=merged.id).update(duplicate_of=first, merged_into=first)
+    client = login(member)
+
+    everything = client.get(_url(workspace) + "?status=all")
+    only = client.get(_url(workspace) + "?status=all&duplicates=on")
+
+    assert [row.id for row in only.context["rows"]] == [again.id]
+    assert [(row.id, row.duplicate_of_id) for row in everything.context["rows"]] == [
+        (merged.id, None),
+        (again.id, first.id),
+        (first.id, None),
+    ]
+    html = everything.content.decode()
+    assert html.count("data-duplicate-badge") == 1
+    detail = _url(workspace, "discovery:feedback-detail", feedback_id=again.id)
+    assert f'<a class="badge badge--warning inbox__dup" href="{detail}"' in html
+    assert f"Possibly repeats #{first.id}" in html
+    assert 'name="duplicates"' in html
+    assert "Possible duplicates" in html
+
+
 def test_load_more_pages_through_with_the_keyset_cursor(workspace, member, login):
     items = _many(workspace, 53)
     client = login(member)

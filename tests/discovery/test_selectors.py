@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from discovery import selectors, services
+from discovery.models import Feedback
 from discovery.selectors import FeedbackFilters
 from discovery.services import FeedbackInput
 
@@ -68,8 +69,15 @@ def inbox(workspace, other_workspace, member):
     services.feedback_set_status(
         workspace=workspace, actor=member, status="archived", feedback_ids=[items[2].id]
     )
-    services.feedback_create(
+    # A possible duplicate, and one flagged but merged already (no longer a possible duplicate).
+    feedback = Feedback.objects.for_workspace(workspace)
+    feedback.filter(id=items[3].id).update(duplicate_of=items[0])
+    feedback.filter(id=items[4].id).update(duplicate_of=items[1], merged_into=items[1])
+    foreign = services.feedback_create(
         workspace=other_workspace, actor=None, data=FeedbackInput(text="Exports time out elsewhere")
+    )
+    Feedback.objects.for_workspace(other_workspace).filter(id=foreign.id).update(
+        duplicate_of=foreign
     )
     return {
         "exports": exports.id,
@@ -93,6 +101,8 @@ CASES = {
     "query_case": {"query": 'export -"csv"'},
     "query_or_case": {"query": "login OR sso"},
     "combined_case": {"status": "new", "tag_id": "exports", "query": "exports"},
+    "duplicates_case": {"duplicates": True},
+    "duplicates_combined_case": {"duplicates": True, "status": "new", "source": "sales"},
 }
 
 
@@ -123,3 +133,15 @@ def test_the_keyset_walks_every_row_once(workspace, inbox):
             break
 
     assert seen == list(selectors.feedback_list(workspace=workspace).values_list("id", flat=True))
+
+
+def test_possible_duplicates_are_the_flagged_items_not_merged_yet(workspace, inbox):
+    filters = FeedbackFilters(duplicates=True)
+
+    rows, _ = selectors.feedback_page(workspace=workspace, filters=filters, size=100)
+
+    assert [(row.text, row.duplicate_of_id is not None) for row in rows] == [
+        ("Exports miss columns", True)
+    ]
+    everything, _ = selectors.feedback_page(workspace=workspace, size=100)
+    assert [row.text for row in everything if row.duplicate_of_id] == ["Exports miss columns"]
