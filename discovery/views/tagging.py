@@ -3,6 +3,7 @@ suggestions in the inbox, and the tagging page (the model, its quality per tag, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -12,14 +13,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from discovery import selectors
 from discovery.forms import InboxFilterForm
 from discovery.models import Classifier, Feedback, Tag, TaggingJob, TagRule
 from discovery.rules import MAX_PATTERN_CHARS
-from discovery.tag_rules import rule_create, rule_delete, rule_preview, rule_toggle
+from discovery.tag_rules import rule_create, rule_delete, rule_preview, rule_toggle, rule_update
 from discovery.tagging import (
     feedback_mark_no_tag_fits,
     suggestion_accept,
@@ -35,6 +36,10 @@ from pmhub.workspaces.models import Workspace
 PREVIEW_SAMPLES = 8
 BAR_WIDTH = 200
 ACTIVE_JOB = (TaggingJob.Status.PENDING, TaggingJob.Status.RUNNING)
+RULE_GONE = (
+    "This rule no longer exists: it was deleted while you were editing it. "
+    "Your changes were not saved."
+)
 
 
 class RuleForm(forms.Form):
@@ -62,8 +67,39 @@ class RuleForm(forms.Form):
         self.fields["pattern"].widget.attrs.pop("maxlength", None)
 
 
-def rule_form(workspace: Workspace, data: Any = None) -> RuleForm:
-    return RuleForm(data, segments=selectors.company_segments(workspace=workspace))
+def rule_form(workspace: Workspace, data: Any = None, *, rule: TagRule | None = None) -> RuleForm:
+    """The new-rule form, or (`rule`) the form editing that rule, with ids of its own so that
+    it sits on the page beside the new-rule form."""
+    segments = selectors.company_segments(workspace=workspace)
+    if rule is None:
+        return RuleForm(data, segments=segments)
+    form = RuleForm(
+        data,
+        # A segment no company is in any more stays a choice while the rule still names it.
+        segments=sorted({*segments, *rule.segments}),
+        auto_id=f"id_rule{rule.id}_%s",
+        initial={
+            "kind": rule.kind,
+            "pattern": rule.pattern,
+            "sources": rule.sources,
+            "segments": rule.segments,
+        },
+    )
+    form.fields["pattern"].widget.attrs["autofocus"] = True
+    return form
+
+
+@dataclass(frozen=True)
+class RuleEdit:
+    """A rule shown as a form in its row: its id, the form, and the prefix of the row's element
+    ids (the preview and its errors), distinct from the new-rule form's "rule-"."""
+
+    rule_id: int
+    form: RuleForm
+
+    @property
+    def prefix(self) -> str:
+        return f"rule-{self.rule_id}-"
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -93,12 +129,25 @@ def _rule(request: HttpRequest, rule_id: int) -> TagRule:
 
 
 def _rules_section(
-    request: HttpRequest, tag: Tag, form: RuleForm | None = None, *, saved: TagRule | None = None
+    request: HttpRequest,
+    tag: Tag,
+    form: RuleForm | None = None,
+    *,
+    saved: TagRule | None = None,
+    edit: RuleEdit | None = None,
+    error: str = "",
+    status: int = 200,
+    focus_rule_id: int | None = None,
 ) -> HttpResponse:
     from discovery.views.tags import rules_context
 
-    context = {"tag": tag, **rules_context(request.workspace, tag, form=form), "saved_rule": saved}
-    return render(request, "discovery/tag_detail.html#rules", context)
+    context = {
+        "tag": tag,
+        **rules_context(request.workspace, tag, form=form, edit=edit, error=error),
+        "saved_rule": saved,
+        "focus_rule_id": focus_rule_id,
+    }
+    return render(request, "discovery/tag_detail.html#rules", context, status=status)
 
 
 @workspace_view()
@@ -156,7 +205,73 @@ def tag_rule_preview(request: HttpRequest, tag_id: int) -> HttpResponse:
             context["preview"] = {"count": count, "samples": samples}
     elif request.GET.get("pattern", "").strip():
         context["preview_error"] = " ".join(e for errors in form.errors.values() for e in errors)
+    editing = request.GET.get("editing", "")
+    # The form being typed in: a rule's edit row names its rule, the new-rule form nothing.
+    context["errors_id"] = (
+        f"rule-{editing}-pattern-errors" if editing.isdigit() else ("rule-pattern-errors")
+    )
     return render(request, "discovery/tag_detail.html#rule-preview", context)
+
+
+def _rule_of_tag(request: HttpRequest, tag: Tag, rule_id: int) -> TagRule | None:
+    try:
+        rule = selectors.tag_rule_get(workspace=request.workspace, rule_id=rule_id)
+    except TagRule.DoesNotExist:
+        return None
+    return rule if rule.tag_id == tag.id else None
+
+
+def _rules_answer(
+    request: HttpRequest,
+    tag: Tag,
+    *,
+    edit: RuleEdit | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    if _is_htmx(request):
+        return _rules_section(request, tag, edit=edit, error=error, status=status)
+    from discovery.views.tags import tag_detail_page
+
+    return tag_detail_page(request, tag, rule_edit=edit, rules_error=error, status=status)
+
+
+@workspace_view()
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+def tag_rule_edit(request: HttpRequest, tag_id: int, rule_id: int) -> HttpResponse:
+    """A rule as a form in its row (GET), saved through rule_update (POST). htmx gets the rules
+    section back: saved, or the row with the reason it was refused.
+
+    A rule deleted meanwhile answers 404, the same as a rule of another workspace, with the
+    rules section as it is now and a message saying so (the page swaps it in: data-swap-errors).
+    """
+    workspace = request.workspace
+    tag = _tag(request, tag_id)
+    rule = _rule_of_tag(request, tag, rule_id)
+    if rule is None:
+        return _rules_answer(request, tag, error=RULE_GONE, status=404)
+    if request.method == "GET":
+        return _rules_answer(request, tag, edit=RuleEdit(rule.id, rule_form(workspace, rule=rule)))
+    form = rule_form(workspace, request.POST, rule=rule)
+    if form.is_valid():
+        try:
+            saved = rule_update(
+                workspace=workspace, actor=request.user, rule=rule, **form.cleaned_data
+            )
+        except TagRule.DoesNotExist:
+            # Deleted between the lookup above and rule_update's lock.
+            return _rules_answer(request, tag, error=RULE_GONE, status=404)
+        except (ValidationError, ApplicationError) as exc:
+            form_add_service_error(form, exc)
+        else:
+            if _is_htmx(request):
+                # The keyboard goes on from the rule just saved.
+                return _rules_section(request, tag, saved=saved, focus_rule_id=saved.id)
+            messages.success(request, "Rule saved. Re-tag to apply it to existing items.")
+            return redirect("discovery:tag-detail", workspace_slug=workspace.slug, tag_id=tag.id)
+    status = 200 if _is_htmx(request) else 400
+    return _rules_answer(request, tag, edit=RuleEdit(rule.id, form), status=status)
 
 
 def _rule_changed(request: HttpRequest, rule: TagRule, message: str) -> HttpResponse:
@@ -375,6 +490,7 @@ def tagging_job_detail(request: HttpRequest, tagging_job_id: int) -> HttpRespons
 urlpatterns = [
     path("tags/<int:tag_id>/rules/", tag_rule_create, name="tag-rule-create"),
     path("tags/<int:tag_id>/rules/preview/", tag_rule_preview, name="tag-rule-preview"),
+    path("tags/<int:tag_id>/rules/<int:rule_id>/edit/", tag_rule_edit, name="tag-rule-edit"),
     path("tag-rules/<int:rule_id>/toggle/", tag_rule_toggle, name="tag-rule-toggle"),
     path("tag-rules/<int:rule_id>/delete/", tag_rule_delete, name="tag-rule-delete"),
     path(

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from discovery import selectors, services
 from discovery.forms import TagForm, TagMergeForm
@@ -65,18 +66,29 @@ def tag_new(request: HttpRequest) -> HttpResponse:
     return render(request, "discovery/tag_form.html", {"form": form, "tag": None})
 
 
-def rules_context(workspace: Workspace, tag: Tag, *, form: Any = None) -> dict[str, Any]:
-    """The rule editor of a tag's page: its rules and the form (blank, or as posted)."""
+def rules_context(
+    workspace: Workspace, tag: Tag, *, form: Any = None, edit: Any = None, error: str = ""
+) -> dict[str, Any]:
+    """The rule editor of a tag's page: its rules, the new-rule form (blank, or as posted), the
+    rule being edited in its row (`edit`, a views.tagging.RuleEdit) and a refusal to show."""
     from discovery.views.tagging import rule_form
 
     return {
         "rules": list(selectors.tag_rule_list(workspace=workspace, tag=tag)),
         "rule_form": form if form is not None else rule_form(workspace),
+        "rule_edit": edit,
+        "rules_error": error,
     }
 
 
 def tag_detail_page(
-    request: HttpRequest, tag: Tag, *, rule_form: Any = None, status: int = 200
+    request: HttpRequest,
+    tag: Tag,
+    *,
+    rule_form: Any = None,
+    rule_edit: Any = None,
+    rules_error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     workspace = request.workspace
     filters = FeedbackFilters(tag_id=tag.id)
@@ -95,15 +107,27 @@ def tag_detail_page(
             workspace=workspace,
             feedback=selectors.feedback_list(workspace=workspace, filters=filters),
         ),
-        **rules_context(workspace, tag, form=rule_form),
+        **rules_context(workspace, tag, form=rule_form, edit=rule_edit, error=rules_error),
     }
     return render(request, "discovery/tag_detail.html", context, status=status)
 
 
 @workspace_view()
+@vary_on_headers("HX-Request")
 @require_GET
 def tag_detail(request: HttpRequest, tag_id: int) -> HttpResponse:
-    return tag_detail_page(request, _tag(request, tag_id))
+    """The tag's page; htmx gets only its rules section (a cancelled rule edit redraws it)."""
+    tag = _tag(request, tag_id)
+    if getattr(request, "htmx", False):
+        focus = request.GET.get("focus", "")
+        context = {
+            "tag": tag,
+            **rules_context(request.workspace, tag),
+            # The rule whose edit was cancelled gets the focus back on its Edit button.
+            "focus_rule_id": int(focus) if focus.isdigit() else None,
+        }
+        return render(request, "discovery/tag_detail.html#rules", context)
+    return tag_detail_page(request, tag)
 
 
 @workspace_view()

@@ -782,6 +782,28 @@
     initToasts(event.target);
   });
 
+  // htmx leaves 4xx answers unswapped. An element marked data-swap-errors takes its 404 anyway:
+  // the answer explains itself (the rule being edited was deleted meanwhile, and the section
+  // as it is now says so).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var source = detail.requestConfig && detail.requestConfig.elt;
+    if (detail.xhr.status === 404 && source && source.closest("[data-swap-errors]")) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
+  // Escape inside an inline edit form (data-escape-cancel) follows its Cancel link.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
+    var form = event.target.closest && event.target.closest("[data-escape-cancel]");
+    var cancel = form && form.querySelector("[data-cancel]");
+    if (!cancel) return;
+    event.preventDefault();
+    cancel.click();
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -198,3 +198,81 @@ def test_pm_writes_a_rule_with_its_preview_and_reads_the_tagging_page(
     expect(page.get_by_role("heading", name="The whole workspace")).to_be_visible()
     page.screenshot(path=screenshots / "tagging-retag.png", full_page=True)
     assert console_errors == []
+
+
+def _wait_for_htmx(page: Page, selector: str) -> None:
+    # htmx wires up swapped-in elements when the swap settles, a moment after they appear.
+    page.wait_for_function(
+        "(selector) => Boolean(document.querySelector(selector)?.['htmx-internal-data'])",
+        arg=selector,
+    )
+
+
+def test_pm_edits_a_rule_in_its_row_with_the_preview(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, _items, tags = desk
+    from discovery.tag_rules import rule_create
+
+    rule = rule_create(
+        workspace=workspace, actor=None, tag=tags["billing"], kind="keyword", pattern="vat"
+    )
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _log_in(page, base)
+    page.goto(f"{base}/w/acme/discovery/tags/{tags['billing'].id}/")
+
+    row = page.locator(f"#rule-{rule.id}")
+    row.hover()
+    row.get_by_role("link", name="Edit rule vat").click()
+    editor = page.locator(f"#rule-{rule.id} form.rule-edit")
+    pattern = editor.get_by_label("Pattern")
+    expect(pattern).to_be_focused()
+    expect(pattern).to_have_value("vat")
+    # The row previews its rule as it stands at once.
+    preview = page.locator(f"#rule-{rule.id}-preview")
+    expect(preview).to_contain_text("Would tag 1 existing item")
+    _wait_for_htmx(page, f"#rule-{rule.id}-fields")
+
+    # Escape gives the row back as it was, focus on its Edit button.
+    pattern.press("Escape")
+    expect(page.locator(f"#rule-{rule.id} form.rule-edit")).to_have_count(0)
+    expect(row.get_by_role("link", name="Edit rule vat")).to_be_focused()
+
+    page.keyboard.press("Enter")
+    expect(pattern).to_be_focused()
+    _wait_for_htmx(page, f"#rule-{rule.id}-fields")
+    editor.get_by_label("Match").select_option("regex")
+    pattern.fill("(?<=the )invoice")
+    expect(preview.get_by_role("alert")).to_contain_text("Not a pattern pmhub can run")
+    editor.get_by_role("button", name="Save changes").click()
+    expect(page.locator(f"#rule-{rule.id}-pattern-errors .errorlist")).to_contain_text(
+        "Not a pattern pmhub can run"
+    )
+    page.screenshot(path=screenshots / "tag-rule-edit-refused.png", full_page=True)
+    assert TagRule.objects.for_workspace(workspace).get().pattern == "vat"
+
+    _wait_for_htmx(page, f"#rule-{rule.id}-fields")
+    pattern.fill(r"invoices?\b")
+    expect(preview).to_contain_text("Would tag 2 existing items")
+    page.screenshot(path=screenshots / "tag-rule-edit-preview.png", full_page=True)
+    editor.get_by_role("button", name="Save changes").click()
+    expect(page.locator(f"#rule-{rule.id} .rule__pattern")).to_have_text(r"invoices?\b")
+    expect(page.get_by_role("button", name="Re-tag now")).to_be_visible()
+    saved = TagRule.objects.for_workspace(workspace).get()
+    assert (saved.kind, saved.pattern) == ("regex", r"invoices?\b")
+
+    # Someone deletes the rule while it is open here: saving says so.
+    page.get_by_role("link", name=r"Edit rule invoices?\b").click()
+    _wait_for_htmx(page, f"#rule-{rule.id}-fields")
+    TagRule.objects.for_workspace(workspace).filter(id=rule.id).delete()
+    page.locator(f"#rule-{rule.id} form.rule-edit").get_by_role(
+        "button", name="Save changes"
+    ).click()
+    expect(page.locator("[data-rules-error]")).to_contain_text("This rule no longer exists")
+    expect(page.locator(f"#rule-{rule.id}")).to_have_count(0)
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=screenshots / "tag-rule-edit-gone-dark.png", full_page=True)
+    # The 404 is the page's answer, not a failure the console reports... except the browser's
+    # own line for any 404 response.
+    assert [e for e in console_errors if "404" not in e] == []

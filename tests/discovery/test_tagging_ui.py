@@ -347,6 +347,186 @@ def test_rules_of_another_workspace_are_404(workspace, other_workspace, member, 
     assert foreign.enabled is True
 
 
+def test_editing_a_rule_turns_its_row_into_a_form_with_its_values(workspace, member, login, tag):
+    rule = rule_create(
+        workspace=workspace,
+        actor=member,
+        tag=tag,
+        kind="phrase",
+        pattern="wrong vat",
+        sources=["sales"],
+    )
+    client = login(member)
+    url = _url(workspace, "tag-rule-edit", tag_id=tag.id, rule_id=rule.id)
+
+    swapped = client.get(url, HTTP_HX_REQUEST="true")
+    page = client.get(url)
+
+    html = swapped.content.decode()
+    assert swapped.status_code == 200
+    assert "<!DOCTYPE" not in html
+    assert f'id="rule-{rule.id}-fields"' in html
+    assert f'id="rule-{rule.id}-preview"' in html
+    assert f'<input type="hidden" name="editing" value="{rule.id}">' in html
+    assert f'id="id_rule{rule.id}_pattern"' in html
+    assert 'value="wrong vat"' in html
+    assert '<option value="phrase" selected>' in html
+    assert f'value="sales" id="id_rule{rule.id}_sources_' in html
+    assert "data-escape-cancel" in html
+    assert "Save changes" in html
+    # Without JavaScript the tag's page opens with the row as a form.
+    assert page.status_code == 200
+    assert f'id="id_rule{rule.id}_pattern"' in page.content.decode()
+
+
+def test_editing_a_rule_saves_it_through_rule_update(workspace, member, login, tag):
+    rule = rule_create(workspace=workspace, actor=member, tag=tag, kind="keyword", pattern="vat")
+    client = login(member)
+    url = _url(workspace, "tag-rule-edit", tag_id=tag.id, rule_id=rule.id)
+
+    swapped = _htmx(
+        client,
+        url,
+        {"kind": "regex", "pattern": r"vat\s+id", "sources": ["email"], "editing": rule.id},
+    )
+
+    html = swapped.content.decode()
+    assert swapped.status_code == 200
+    assert 'id="tag-rules"' in html
+    assert "Re-tag now" in html
+    assert "Save changes" not in html
+    assert 'aria-label="Edit rule vat\\s+id" data-rule-edit autofocus' in html
+    rule.refresh_from_db()
+    assert (rule.kind, rule.pattern, rule.sources, rule.enabled) == (
+        "regex",
+        r"vat\s+id",
+        ["email"],
+        True,
+    )
+    event = AuditEvent.objects.for_workspace(workspace).get(action="tag_rule.updated")
+    assert event.changes["pattern"] == ["vat", r"vat\s+id"]
+    plain = client.post(url, {"kind": "keyword", "pattern": "tax"})
+    assert plain.status_code == 302
+    assert plain["Location"] == _url(workspace, "tag-detail", tag_id=tag.id)
+    rule.refresh_from_db()
+    assert (rule.kind, rule.pattern, rule.sources) == ("keyword", "tax", [])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("(?=x)", "Not a pattern pmhub can run"),
+        ("a" * 301, "Too long: 301 characters; the limit is 300."),
+        ("two words", "A keyword is one word"),
+    ],
+    ids=["lookahead", "too-long", "keyword-with-space"],
+)
+def test_editing_a_rule_to_an_invalid_pattern_changes_nothing(
+    workspace, member, login, tag, pattern, message
+):
+    rule = rule_create(workspace=workspace, actor=member, tag=tag, kind="keyword", pattern="vat")
+    client = login(member)
+    url = _url(workspace, "tag-rule-edit", tag_id=tag.id, rule_id=rule.id)
+    data = {"kind": "regex" if "?" in pattern else "keyword", "pattern": pattern}
+
+    swapped = _htmx(client, url, data)
+    plain = client.post(url, data)
+
+    assert swapped.status_code == 200
+    html = swapped.content.decode()
+    assert message in html
+    # The row stays a form, with what was typed, and the reason under the pattern.
+    assert f'id="rule-{rule.id}-pattern-errors"><ul class="errorlist' in html
+    assert "Save changes" in html
+    assert plain.status_code == 400
+    assert message in plain.content.decode()
+    rule.refresh_from_db()
+    assert (rule.kind, rule.pattern) == ("keyword", "vat")
+    assert (
+        not AuditEvent.objects.for_workspace(workspace).filter(action="tag_rule.updated").exists()
+    )
+
+
+def test_editing_a_rule_deleted_meanwhile_says_so(workspace, member, login, tag):
+    rule = rule_create(workspace=workspace, actor=member, tag=tag, kind="keyword", pattern="vat")
+    kept = rule_create(workspace=workspace, actor=member, tag=tag, kind="keyword", pattern="tax")
+    client = login(member)
+    url = _url(workspace, "tag-rule-edit", tag_id=tag.id, rule_id=rule.id)
+    rule_delete(workspace=workspace, actor=None, rule=rule)
+
+    swapped = _htmx(client, url, {"kind": "keyword", "pattern": "levy"})
+    plain = client.post(url, {"kind": "keyword", "pattern": "levy"})
+    opened = client.get(url, HTTP_HX_REQUEST="true")
+
+    for response in (swapped, plain, opened):
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert "This rule no longer exists: it was deleted while you were editing it." in html
+        assert "data-rules-error" in html
+        assert f'id="rule-{kept.id}"' in html
+    assert "<!DOCTYPE" not in swapped.content.decode()
+    assert list(TagRule.objects.for_workspace(workspace).values_list("pattern", flat=True)) == [
+        "tax"
+    ]
+
+
+def test_editing_a_rule_of_another_workspace_or_tag_is_404(
+    workspace, other_workspace, member, login, tag
+):
+    foreign_tag = services.tag_create(workspace=other_workspace, actor=None, name="Theirs")
+    foreign = rule_create(
+        workspace=other_workspace, actor=None, tag=foreign_tag, kind="keyword", pattern="x"
+    )
+    speed = services.tag_create(workspace=workspace, actor=None, name="Speed")
+    sibling = rule_create(workspace=workspace, actor=None, tag=speed, kind="keyword", pattern="y")
+    client = login(member)
+    data = {"kind": "keyword", "pattern": "changed"}
+
+    responses = [
+        client.post(_url(workspace, "tag-rule-edit", tag_id=tag.id, rule_id=foreign.id), data),
+        client.post(
+            _url(workspace, "tag-rule-edit", tag_id=foreign_tag.id, rule_id=foreign.id), data
+        ),
+        client.post(_url(workspace, "tag-rule-edit", tag_id=tag.id, rule_id=sibling.id), data),
+        client.get(_url(workspace, "tag-rule-edit", tag_id=tag.id, rule_id=foreign.id)),
+    ]
+
+    assert [r.status_code for r in responses] == [404, 404, 404, 404]
+    foreign.refresh_from_db()
+    sibling.refresh_from_db()
+    assert (foreign.pattern, sibling.pattern) == ("x", "y")
+
+
+def test_the_edit_rows_preview_clears_its_own_errors(workspace, member, login, tag):
+    rule = rule_create(workspace=workspace, actor=member, tag=tag, kind="keyword", pattern="vat")
+    _feedback(workspace, "VAT is wrong")
+
+    response = login(member).get(
+        _url(workspace, "tag-rule-preview", tag_id=tag.id),
+        {"kind": "keyword", "pattern": "vat", "editing": str(rule.id)},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert f'<div id="rule-{rule.id}-pattern-errors" hx-swap-oob="true"></div>' in html
+    assert 'data-preview-count="1"' in html
+
+
+def test_cancelling_an_edit_redraws_the_rules_and_focuses_the_rule(workspace, member, login, tag):
+    rule = rule_create(workspace=workspace, actor=member, tag=tag, kind="keyword", pattern="vat")
+
+    response = login(member).get(
+        _url(workspace, "tag-detail", tag_id=tag.id) + f"?focus={rule.id}",
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert "<!DOCTYPE" not in html
+    assert html.lstrip().startswith('<div id="tag-rules"')
+    assert "data-rule-edit autofocus" in html
+    assert response["Vary"].count("HX-Request") == 1
+
+
 # --- suggestions in the inbox --------------------------------------------------------------
 def test_inbox_shows_origins_and_suggestions(workspace, member, login, tag):
     speed = services.tag_create(workspace=workspace, actor=None, name="Speed")
@@ -491,6 +671,7 @@ def test_no_tag_fits_rejects_pending_suggestions_and_can_be_undone(workspace, me
         "tag-rule-create",
         "tag-rule-toggle",
         "tag-rule-delete",
+        "tag-rule-edit",
         "tagging-train",
         "tagging-retag",
     ],
@@ -508,6 +689,7 @@ def test_viewers_cannot_post(
         "tag-rule-create": {"tag_id": tag.id},
         "tag-rule-toggle": {"rule_id": rule.id},
         "tag-rule-delete": {"rule_id": rule.id},
+        "tag-rule-edit": {"tag_id": tag.id, "rule_id": rule.id},
     }.get(name, {})
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -521,6 +703,7 @@ def test_viewers_cannot_post(
     item.refresh_from_db()
     rule.refresh_from_db()
     assert (suggestion.status, item.no_tag_fits, rule.enabled) == ("pending", False, True)
+    assert (rule.kind, rule.pattern) == ("keyword", "vat")
     assert TagRule.objects.for_workspace(workspace).count() == 1
     assert not TaggingJob.objects.for_workspace(workspace).exists()
 
@@ -788,10 +971,22 @@ def test_tagging_jobs_of_another_workspace_are_404(workspace, other_workspace, m
 
 @pytest.mark.parametrize(
     "name",
-    ["tagging", "tagging-train", "tagging-retag", "tagging-job", "tag-rule-preview"],
+    [
+        "tagging",
+        "tagging-train",
+        "tagging-retag",
+        "tagging-job",
+        "tag-rule-preview",
+        "tag-rule-edit",
+    ],
 )
 def test_outsider_gets_404(workspace, outsider, login, tag, name):
-    kwargs = {"tagging-job": {"tagging_job_id": 1}, "tag-rule-preview": {"tag_id": tag.id}}
+    rule = rule_create(workspace=workspace, actor=None, tag=tag, kind="keyword", pattern="vat")
+    kwargs = {
+        "tagging-job": {"tagging_job_id": 1},
+        "tag-rule-preview": {"tag_id": tag.id},
+        "tag-rule-edit": {"tag_id": tag.id, "rule_id": rule.id},
+    }
     client = login(outsider)
 
     assert client.get(_url(workspace, name, **kwargs.get(name, {}))).status_code == 404
