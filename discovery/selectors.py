@@ -183,6 +183,32 @@ def feedback_tags(*, workspace: Workspace, feedback_ids: list[int]) -> dict[int,
     return tags
 
 
+# Which tagging a tag is shown by when several origins applied it: the same order as
+# feedback_tags() above.
+_ORIGIN_RANK = {Tagging.Origin.PERSON: 0, Tagging.Origin.RULE: 1, Tagging.Origin.MODEL: 2}
+
+
+def tag_refs(taggings: list[Tagging]) -> list[TagRef]:
+    """One item's taggings (with their tags loaded) as chips show them: one per tag, by name, a
+    person's tagging winning over a rule's and a rule's over the model's (as feedback_tags())."""
+    best: dict[int, Tagging] = {}
+    for tagging in taggings:
+        held = best.get(tagging.tag_id)
+        if held is None or _ORIGIN_RANK[tagging.origin] < _ORIGIN_RANK[held.origin]:
+            best[tagging.tag_id] = tagging
+    refs = [
+        TagRef(
+            id=t.tag_id,
+            name=t.tag.name,
+            color=t.tag.color,
+            origin=t.origin,
+            confidence=t.confidence,
+        )
+        for t in best.values()
+    ]
+    return sorted(refs, key=lambda ref: (ref.name.casefold(), ref.id))
+
+
 def feedback_suggestions(
     *, workspace: Workspace, feedback_ids: list[int]
 ) -> dict[int, list[SuggestionRef]]:

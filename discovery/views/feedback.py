@@ -57,7 +57,7 @@ def feedback_detail(request: HttpRequest, feedback_id: int) -> HttpResponse:
     feedback = _feedback(request, feedback_id)
     highlights = list(selectors.highlight_list(workspace=workspace, feedback=feedback))
     tags = list(selectors.tag_list(workspace=workspace))
-    applied = [t.tag for t in feedback.taggings.all()]
+    applied = selectors.tag_refs(list(feedback.taggings.all()))
     applied_ids = {t.id for t in applied}
     context: dict[str, Any] = {
         "feedback": feedback,
@@ -65,7 +65,10 @@ def feedback_detail(request: HttpRequest, feedback_id: int) -> HttpResponse:
         "marked": marked_text(feedback.text, highlights),
         "highlights": highlights,
         "needs_review": [h for h in highlights if not is_placed(h, feedback.text)],
-        "applied_tags": sorted(applied, key=lambda t: t.name.lower()),
+        "applied_tags": applied,
+        "suggestions": selectors.feedback_suggestions(
+            workspace=workspace, feedback_ids=[feedback.id]
+        )[feedback.id],
         "addable_tags": [t for t in tags if t.id not in applied_ids],
         "tags": tags,
         "insights": list(selectors.insight_list(workspace=workspace)[:LINKABLE_INSIGHTS]),

@@ -276,3 +276,59 @@ def test_pm_edits_a_rule_in_its_row_with_the_preview(
     # The 404 is the page's answer, not a failure the console reports... except the browser's
     # own line for any 404 response.
     assert [e for e in console_errors if "404" not in e] == []
+
+
+def test_pm_finds_possible_duplicates_and_decides_suggestions_on_the_items_page(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, items, tags = desk
+    from discovery.models import Feedback
+
+    # The worker flagged the newest item as repeating the invoice export one.
+    Feedback.objects.for_workspace(workspace).filter(id=items[0].id).update(duplicate_of=items[2])
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 860})
+    _log_in(page, base)
+    rows = page.locator("[data-row]")
+    expect(rows).to_have_count(4)
+    expect(page.locator("[data-duplicate-badge]")).to_have_count(1)
+    expect(rows.nth(0).locator("[data-duplicate-badge]")).to_have_text(
+        f"Duplicate? Possibly repeats #{items[2].id}"
+    )
+
+    page.get_by_label("Possible duplicates").check()
+    page.get_by_role("button", name="Filter", exact=True).click()
+    expect(rows).to_have_count(1)
+    expect(page.get_by_label("Possible duplicates")).to_be_checked()
+    page.screenshot(path=screenshots / "inbox-possible-duplicates.png", full_page=True)
+
+    rows.nth(0).locator("[data-duplicate-badge]").click()
+    expect(page).to_have_url(f"{base}/w/acme/discovery/feedback/{items[0].id}/")
+    expect(page.get_by_text(f"Possible duplicate of #{items[2].id}")).to_be_visible()
+    suggestions = page.locator("[data-suggestions] [data-suggestion]")
+    expect(suggestions).to_have_count(2)
+    expect(suggestions.nth(0)).to_contain_text("Billing64%")
+    page.screenshot(path=screenshots / "feedback-suggestions-light.png", full_page=True)
+
+    page.get_by_role("button", name="Accept Billing").click()
+    expect(page).to_have_url(f"{base}/w/acme/discovery/feedback/{items[0].id}/")
+    expect(page.get_by_role("status").filter(has_text="Tagged Billing.")).to_be_visible()
+    expect(page.locator('[data-tags] [data-origin="person"]')).to_have_text("Billing")
+    page.get_by_role("button", name="Reject UX").click()
+    expect(page.locator("[data-suggestion]")).to_have_count(0)
+    decided = dict(
+        TagSuggestion.objects.for_workspace(workspace)
+        .filter(feedback=items[0])
+        .values_list("tag__name", "status")
+    )
+    assert decided == {"Billing": "accepted", "UX": "rejected"}
+
+    # The other item: tagged by a rule and by the model, each chip saying so.
+    page.goto(f"{base}/w/acme/discovery/feedback/{items[2].id}/")
+    expect(page.locator('[data-tags] [data-origin="rule"]')).to_contain_text("Billing")
+    expect(page.locator('[data-tags] [data-origin="model"]')).to_contain_text("Speed87%")
+    page.get_by_role("button", name="No tag fits").click()
+    expect(page.locator("[data-no-tag-fits-badge]")).to_be_visible()
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=screenshots / "feedback-origins-dark.png", full_page=True)
+    assert console_errors == []

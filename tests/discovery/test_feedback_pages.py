@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from discovery import services
-from discovery.models import Evidence, Feedback, Tagging
+from discovery.models import Evidence, Feedback, Tagging, TagSuggestion
 from tests.discovery.pages_support import make_desk, span_of
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +121,116 @@ def test_add_and_remove_a_tag(desk, member, login):
     assert (tagging.tag_id, tagging.origin, tagging.created_by) == (desk.tag.id, "person", member)
     assert 'aria-label="Remove tag Exports"' in page
     assert not Tagging.objects.for_workspace(workspace).filter(feedback=desk.feedback).exists()
+
+
+def _suggest(desk, tag, confidence=0.62):
+    return TagSuggestion.objects.create(
+        workspace=desk.feedback.workspace,
+        tag=tag,
+        feedback=desk.feedback,
+        confidence=confidence,
+        model_version=1,
+    )
+
+
+def test_the_page_shows_who_applied_each_tag_and_the_pending_suggestions(desk, member, login):
+    workspace = desk.feedback.workspace
+    speed = services.tag_create(workspace=workspace, actor=None, name="Speed")
+    ux = services.tag_create(workspace=workspace, actor=None, name="UX")
+    billing = services.tag_create(workspace=workspace, actor=None, name="Billing")
+    # Exports by a rule and by a person: one chip, the person's.
+    Tagging.objects.create(workspace=workspace, tag=desk.tag, feedback=desk.feedback, origin="rule")
+    services.feedback_tag(
+        workspace=workspace, actor=member, feedback_ids=[desk.feedback.id], tag_id=desk.tag.id
+    )
+    Tagging.objects.create(
+        workspace=workspace, tag=speed, feedback=desk.feedback, origin="model", confidence=0.87
+    )
+    Tagging.objects.create(workspace=workspace, tag=ux, feedback=desk.feedback, origin="rule")
+    suggestion = _suggest(desk, billing)
+    decided = _suggest(desk, services.tag_create(workspace=workspace, actor=None, name="Old"))
+    TagSuggestion.objects.for_workspace(workspace).filter(id=decided.id).update(status="rejected")
+
+    response = login(member).get(_url(desk))
+
+    assert [(t.name, t.origin, t.percent) for t in response.context["applied_tags"]] == [
+        ("Exports", "person", None),
+        ("Speed", "model", 87),
+        ("UX", "rule", None),
+    ]
+    assert [s.id for s in response.context["suggestions"]] == [suggestion.id]
+    body = response.content.decode()
+    assert f'data-tag-id="{desk.tag.id}" data-origin="person"' in body
+    assert f'data-tag-id="{speed.id}" data-origin="model"' in body
+    assert "87%" in body
+    assert f'data-tag-id="{ux.id}" data-origin="rule"' in body
+    assert "(by a rule)" in body
+    assert f'data-suggestion-id="{suggestion.id}"' in body
+    assert "62%" in body
+    assert 'aria-label="Accept Billing"' in body
+    assert 'aria-label="Reject Billing"' in body
+    assert f'name="next" value="{_url(desk)}"' in body
+    # Plain posts back to this page: no htmx row swap here.
+    assert 'hx-target="closest tr"' not in body
+    assert "No tag fits" in body
+    # The page's own tag chips are the inbox's: the old ones are gone.
+    assert 'class="tag-chip"' not in body
+
+
+@pytest.mark.parametrize(("decision", "status"), [("accept", "accepted"), ("reject", "rejected")])
+def test_deciding_a_suggestion_on_the_page_comes_back_to_it(desk, member, login, decision, status):
+    workspace = desk.feedback.workspace
+    suggestion = _suggest(desk, desk.tag)
+    client = login(member)
+
+    response = client.post(f"{BASE}/suggestions/{suggestion.id}/{decision}/", {"next": _url(desk)})
+
+    assert response.status_code == 302
+    assert response["Location"] == _url(desk)
+    suggestion.refresh_from_db()
+    assert suggestion.status == status
+    tags = list(
+        Tagging.objects.for_workspace(workspace)
+        .filter(feedback=desk.feedback)
+        .values_list("tag_id", "origin")
+    )
+    assert tags == ([(desk.tag.id, "person")] if decision == "accept" else [])
+    page = client.get(_url(desk))
+    assert page.context["suggestions"] == []
+    assert [t.origin for t in page.context["applied_tags"]] == (
+        ["person"] if decision == "accept" else []
+    )
+
+
+def test_no_tag_fits_from_the_page_turns_down_its_suggestions(desk, member, login):
+    suggestion = _suggest(desk, desk.tag)
+    client = login(member)
+
+    response = client.post(f"{BASE}/feedback/{desk.feedback.id}/no-tag-fits/", {"next": _url(desk)})
+
+    assert response["Location"] == _url(desk)
+    desk.feedback.refresh_from_db()
+    suggestion.refresh_from_db()
+    assert (desk.feedback.no_tag_fits, suggestion.status) == (True, "rejected")
+    body = client.get(_url(desk)).content.decode()
+    assert "data-no-tag-fits-badge" in body
+    assert "Undo “no tag fits”" in body
+
+
+def test_a_viewer_sees_origins_and_suggestions_without_buttons(desk, viewer, login):
+    workspace = desk.feedback.workspace
+    Tagging.objects.create(workspace=workspace, tag=desk.tag, feedback=desk.feedback, origin="rule")
+    suggestion = _suggest(
+        desk, services.tag_create(workspace=workspace, actor=None, name="Billing")
+    )
+
+    body = login(viewer).get(_url(desk)).content.decode()
+
+    assert 'data-origin="rule"' in body
+    assert f'data-suggestion-id="{suggestion.id}"' in body
+    assert "Accept Billing" not in body
+    assert "Remove tag" not in body
+    assert "data-no-tag-fits" not in body
 
 
 def test_a_tag_of_another_workspace_is_refused(desk, other_workspace, outsider, member, login):
