@@ -1,1 +1,202 @@
+"""Backlog: items (ideas, features, epics), the evidence that asks for them, and their demand."""
+
 from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models.functions import Lower
+
+from pmhub.workspaces.models import WorkspaceOwnedModel
+
+DESCRIPTION_MAX_CHARS = 50_000
+
+
+class ProductArea(WorkspaceOwnedModel):
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("workspace", Lower("name"), name="product_area_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(WorkspaceOwnedModel):
+    class Kind(models.TextChoices):
+        IDEA = "idea", "Idea"
+        FEATURE = "feature", "Feature"
+        EPIC = "epic", "Epic"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        UNDER_CONSIDERATION = "considering", "Under consideration"
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        SHIPPED = "shipped", "Shipped"
+        DECLINED = "declined", "Declined"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX_CHARS)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IDEA)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    declined_reason = models.CharField(max_length=500, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    area = models.ForeignKey(
+        ProductArea, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    tags = models.ManyToManyField("discovery.Tag", through="ItemTag", related_name="+", blank=True)
+    effort = models.FloatField(null=True, blank=True)
+    # Manual order: a fractional-index key (backlog.ranking); byte order, so "C" collation.
+    rank = models.CharField(max_length=64, db_collation="C")
+    # Bumped on every change: stale edits (two tabs, If-Match) are refused by comparing it.
+    version = models.PositiveIntegerField(default=1)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Demand, stored and kept current by backlog.services whenever evidence or customers change,
+    # so lists and sorts never count on the fly.
+    evidence_count = models.PositiveIntegerField(default=0, db_default=0)
+    customer_count = models.PositiveIntegerField(default=0, db_default=0)
+    company_count = models.PositiveIntegerField(default=0, db_default=0)
+    arr = models.DecimalField("ARR", max_digits=16, decimal_places=2, default=0, db_default=0)
+    critical_count = models.PositiveIntegerField(default=0, db_default=0)
+    important_count = models.PositiveIntegerField(default=0, db_default=0)
+    # {"Enterprise": {"customers": 3, "companies": 2, "arr": "1240000.00"}, ...}
+    demand_by_segment = models.JSONField(default=dict, blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", "description", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="declined") | ~models.Q(declined_reason=""),
+                name="item_declined_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("id")), name="item_not_own_parent"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "rank", "id"], name="item_rank"),
+            models.Index(fields=["workspace", "status", "rank"], name="item_status_rank"),
+            models.Index(fields=["workspace", "-customer_count", "-id"], name="item_customers"),
+            models.Index(fields=["workspace", "-arr", "-id"], name="item_arr"),
+            models.Index(fields=["workspace", "parent"], name="item_parent"),
+            GinIndex(fields=["search_vector"], name="item_search"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ItemTag(WorkspaceOwnedModel):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="item_tags")
+    tag = models.ForeignKey("discovery.Tag", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "tag"], name="item_tag_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.item_id}"
+
+
+class ItemEvidence(WorkspaceOwnedModel):
+    """An insight or a feedback item that asks for a backlog item."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="evidence")
+    insight = models.ForeignKey(
+        "discovery.Insight", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    feedback = models.ForeignKey(
+        "discovery.Feedback", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name_plural = "item evidence"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(insight__isnull=False, feedback__isnull=True)
+                    | models.Q(insight__isnull=True, feedback__isnull=False)
+                ),
+                name="item_evidence_one_source",
+            ),
+            models.UniqueConstraint(
+                fields=["item", "insight"],
+                condition=models.Q(insight__isnull=False),
+                name="item_evidence_unique_insight",
+            ),
+            models.UniqueConstraint(
+                fields=["item", "feedback"],
+                condition=models.Q(feedback__isnull=False),
+                name="item_evidence_unique_feedback",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "insight"], name="item_evidence_insight"),
+            models.Index(fields=["workspace", "feedback"], name="item_evidence_feedback"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Evidence {self.pk} for {self.item_id}"
+
+
+class ItemCustomer(WorkspaceOwnedModel):
+    """A customer who asked for an item (through any of its evidence), counted once, with how
+    much it matters to them. Rows follow the evidence; the importance a PM set survives."""
+
+    class Importance(models.TextChoices):
+        NICE_TO_HAVE = "nice", "Nice to have"
+        IMPORTANT = "important", "Important"
+        CRITICAL = "critical", "Critical"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="customers")
+    customer = models.ForeignKey("discovery.Customer", on_delete=models.CASCADE, related_name="+")
+    importance = models.CharField(
+        max_length=9, choices=Importance.choices, default=Importance.NICE_TO_HAVE
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "customer"], name="item_customer_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "customer"], name="item_customer_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} asks for {self.item_id}"

@@ -120,6 +120,13 @@ def _move_links(
     return rows.filter(feedback_id=source).update(feedback_id=target)
 
 
+def _backlog_repoint(workspace: Workspace, *, source: int, target: int) -> int:
+    # The backlog builds on discovery (imported here, not at the top, because it imports us).
+    from backlog.services import item_evidence_repoint_feedback
+
+    return item_evidence_repoint_feedback(workspace=workspace, source=source, target=target)
+
+
 @transaction.atomic
 def feedback_merge(
     *, workspace: Workspace, actor: User | None, duplicate: Feedback, into: Feedback
@@ -174,6 +181,7 @@ def feedback_merge(
             Evidence, workspace, unique_on="insight_id", source=duplicate.id, target=into.id
         ),
         "highlights": 0,
+        "backlog_evidence": _backlog_repoint(workspace, source=duplicate.id, target=into.id),
     }
     highlights = []
     for highlight in Highlight.objects.for_workspace(workspace).filter(feedback_id=duplicate.id):

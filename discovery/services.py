@@ -298,6 +298,7 @@ def feedback_update(
 ) -> Feedback:
     """Change text, customer, source details or received date of one item."""
     feedback = Feedback.objects.for_workspace(workspace).select_for_update().get(id=feedback.id)
+    customer_changed = False
     if "text" in changes:
         feedback.text = _check_text(changes.pop("text"), field="text", limit=FEEDBACK_MAX_CHARS)
         _reanchor_highlights(
@@ -312,6 +313,7 @@ def feedback_update(
             customer = Customer.objects.for_workspace(workspace).filter(id=customer_id).first()
             if customer is None:
                 raise ValidationError({"customer": "Unknown customer."})
+        customer_changed = feedback.customer_id != (customer.id if customer else None)
         feedback.customer = customer
         feedback.company_id = customer.company_id if customer else None
     for field in ("external_url", "received_at"):
@@ -321,6 +323,12 @@ def feedback_update(
         raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))
     feedback.save()
     enqueue_tagging(workspace, feedback_ids=[feedback.id])
+    if customer_changed:
+        insight_ids = Evidence.objects.for_workspace(workspace).filter(
+            Q(feedback=feedback) | Q(highlight__feedback=feedback)
+        )
+        insights_reach_refresh(workspace, insight_ids.values_list("insight_id", flat=True))
+        _backlog_demand_refresh(workspace, _backlog_items(workspace, feedback_ids=[feedback.id]))
     return feedback
 
 
@@ -347,8 +355,10 @@ def feedback_delete(*, workspace: Workspace, actor: User | None, feedback: Feedb
         .filter(Q(feedback=feedback) | Q(highlight__feedback=feedback))
         .values_list("insight_id", flat=True)
     )
+    item_ids = _backlog_items(workspace, feedback_ids=[feedback.id])
     Feedback.objects.for_workspace(workspace).filter(id=feedback.id).delete()
     insights_reach_refresh(workspace, insight_ids)
+    _backlog_demand_refresh(workspace, item_ids)
 
 
 # --- tags ------------------------------------------------------------------------------------
@@ -893,9 +903,27 @@ def insight_reach_refresh(*, workspace: Workspace, insight_id: int) -> None:
 
 
 def insights_reach_refresh(workspace: Workspace, insight_ids: Iterable[int]) -> None:
-    """Recount each of these insights once (in id order, so locks are taken in one order)."""
-    for insight_id in sorted(set(insight_ids)):
+    """Recount each of these insights once (in id order, so locks are taken in one order), and
+    the demand of the backlog items they support."""
+    insight_ids = sorted(set(insight_ids))
+    for insight_id in insight_ids:
         insight_reach_refresh(workspace=workspace, insight_id=insight_id)
+    _backlog_demand_refresh(workspace, _backlog_items(workspace, insight_ids=insight_ids))
+
+
+# The backlog builds on discovery: its items count the customers behind their evidence. These
+# two calls keep that count current when discovery changes who stands behind what (imported here,
+# not at the top, because backlog imports discovery).
+def _backlog_items(workspace: Workspace, **through: Iterable[int]) -> set[int]:
+    from backlog.selectors import item_ids_asked_through
+
+    return item_ids_asked_through(workspace=workspace, **through)
+
+
+def _backlog_demand_refresh(workspace: Workspace, item_ids: Iterable[int]) -> None:
+    from backlog.services import item_demand_refresh
+
+    item_demand_refresh(workspace=workspace, item_ids=item_ids)
 
 
 @transaction.atomic
@@ -925,7 +953,7 @@ def evidence_add(
         },
     )
     if created:
-        insight_reach_refresh(workspace=workspace, insight_id=insight.id)
+        insights_reach_refresh(workspace, [insight.id])
         audit_record(
             workspace=workspace,
             actor=actor,
@@ -966,7 +994,7 @@ def feedback_cite(
         ignore_conflicts=True,
     )
     if ids:
-        insight_reach_refresh(workspace=workspace, insight_id=insight.id)
+        insights_reach_refresh(workspace, [insight.id])
         audit_record(
             workspace=workspace,
             actor=actor,
@@ -980,7 +1008,7 @@ def feedback_cite(
 @transaction.atomic
 def evidence_remove(*, workspace: Workspace, actor: User | None, evidence: Evidence) -> None:
     Evidence.objects.for_workspace(workspace).filter(id=evidence.id).delete()
-    insight_reach_refresh(workspace=workspace, insight_id=evidence.insight_id)
+    insights_reach_refresh(workspace, [evidence.insight_id])
 
 
 # --- API additions: updates and deletes of people, interviews and insights, bulk push --------
@@ -1038,6 +1066,7 @@ def company_update(
             .values_list("id", flat=True)
         )
         insights_reach_refresh(workspace, _insight_ids_citing_customers(workspace, customer_ids))
+        _backlog_demand_refresh(workspace, _backlog_items(workspace, customer_ids=customer_ids))
     return company
 
 
@@ -1059,6 +1088,7 @@ def company_delete(*, workspace: Workspace, actor: User | None, company: Company
     )
     Company.objects.for_workspace(workspace).filter(id=company.id).delete()
     insights_reach_refresh(workspace, insight_ids)
+    _backlog_demand_refresh(workspace, _backlog_items(workspace, customer_ids=customer_ids))
 
 
 @transaction.atomic
@@ -1099,6 +1129,7 @@ def customer_update(
             company_id=customer.company_id, updated_at=timezone.now()
         )
         insights_reach_refresh(workspace, _insight_ids_citing_customers(workspace, [customer.id]))
+        _backlog_demand_refresh(workspace, _backlog_items(workspace, customer_ids=[customer.id]))
     return customer
 
 
@@ -1116,8 +1147,10 @@ def customer_delete(*, workspace: Workspace, actor: User | None, customer: Custo
         target=customer,
         changes={"email": customer.email, "name": customer.name},
     )
+    item_ids = _backlog_items(workspace, customer_ids=[customer.id])
     Customer.objects.for_workspace(workspace).filter(id=customer.id).delete()
     insights_reach_refresh(workspace, insight_ids)
+    _backlog_demand_refresh(workspace, item_ids)
 
 
 @transaction.atomic

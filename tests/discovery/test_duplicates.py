@@ -229,6 +229,7 @@ def test_merging_moves_every_link_and_archives_the_copy(workspace, member, pair)
         "suggestions": 1,
         "evidence": 1,
         "highlights": 0,
+        "backlog_evidence": 0,
     }
 
 

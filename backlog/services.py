@@ -1,0 +1,515 @@
+"""Writes of the backlog: the one path for pages, the API, imports and the demo."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
+
+from backlog.models import (
+    DESCRIPTION_MAX_CHARS,
+    Item,
+    ItemCustomer,
+    ItemEvidence,
+    ItemTag,
+    ProductArea,
+)
+from backlog.ranking import key_between
+from discovery.models import Customer, Feedback, Insight, Tag
+from discovery.selectors import asking_customer_ids
+from pmhub.core.exceptions import ApplicationError
+from pmhub.workspaces.audit import audit_record
+from pmhub.workspaces.models import Membership, Workspace
+
+if TYPE_CHECKING:
+    from pmhub.accounts.models import User
+
+# Fields item_update may change; everything else has its own service.
+EDITABLE = ("title", "description", "kind", "owner_id", "area_id", "parent_id", "effort")
+
+
+class StaleItemError(ApplicationError):
+    """The item changed since this edit began (another tab, another person). The API: 412."""
+
+    status_code = 412
+
+
+class ItemGoneError(ApplicationError):
+    """The item (or the one it was to be placed next to) was deleted or merged meanwhile."""
+
+    status_code = 404
+
+
+# --- product areas ---------------------------------------------------------------------------
+def product_area_create(
+    *, workspace: Workspace, actor: User | None, name: str, description: str = ""
+) -> ProductArea:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the product area a name."})
+    area = ProductArea(workspace=workspace, name=name[:80], description=description.strip())
+    try:
+        with transaction.atomic():
+            area.save()
+            audit_record(
+                workspace=workspace,
+                actor=actor,
+                action="area.created",
+                target=area,
+                changes={"name": area.name},
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"name": f"There is already a product area {name!r}."}) from exc
+    return area
+
+
+# --- items -----------------------------------------------------------------------------------
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ValidationError({"title": "Give the item a title."})
+    if len(title) > 200:
+        raise ValidationError({"title": f"At most 200 characters ({len(title)} given)."})
+    return title
+
+
+def _clean_description(description: str) -> str:
+    description = description or ""
+    if len(description) > DESCRIPTION_MAX_CHARS:
+        raise ValidationError(
+            {
+                "description": f"At most {DESCRIPTION_MAX_CHARS:,} characters "
+                f"({len(description):,} given); nothing was cut."
+            }
+        )
+    return description
+
+
+def _clean_effort(effort: Any) -> float | None:
+    if effort in (None, ""):
+        return None
+    try:
+        value = float(effort)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"effort": "Effort is a number, e.g. 3 or 0.5."}) from exc
+    if not 0 <= value <= 1_000_000:
+        raise ValidationError({"effort": "Effort is between 0 and 1,000,000."})
+    return value
+
+
+def _check_refs(workspace: Workspace, changes: dict[str, Any]) -> None:
+    """Owner, area and parent must belong to this workspace (another's ids are 'unknown')."""
+    owner_id = changes.get("owner_id")
+    if owner_id is not None and not (
+        Membership.objects.for_workspace(workspace).filter(user_id=owner_id).exists()
+    ):
+        raise ValidationError({"owner": "Choose a member of this workspace."})
+    area_id = changes.get("area_id")
+    if area_id is not None and not (
+        ProductArea.objects.for_workspace(workspace).filter(id=area_id).exists()
+    ):
+        raise ValidationError({"area": "Unknown product area."})
+    parent_id = changes.get("parent_id")
+    if parent_id is not None and not (
+        Item.objects.for_workspace(workspace)
+        .filter(id=parent_id, merged_into__isnull=True)
+        .exists()
+    ):
+        raise ValidationError({"parent": "Unknown parent item."})
+
+
+def _check_no_cycle(workspace: Workspace, item_id: int, parent_id: int | None) -> None:
+    """Walk up from the new parent: meeting the item itself would make a circle."""
+    seen: set[int] = set()
+    current = parent_id
+    while current is not None:
+        if current == item_id:
+            raise ValidationError({"parent": "An item cannot sit under itself or its children."})
+        if current in seen:
+            break  # An existing loop (never written by this code); stop walking.
+        seen.add(current)
+        current = (
+            Item.objects.for_workspace(workspace)
+            .filter(id=current)
+            .values_list("parent_id", flat=True)
+            .first()
+        )
+
+
+def _last_rank(workspace: Workspace) -> str | None:
+    return Item.objects.for_workspace(workspace).aggregate(last=Max("rank"))["last"]
+
+
+@transaction.atomic
+def item_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    title: str,
+    description: str = "",
+    kind: str = Item.Kind.IDEA,
+    owner_id: int | None = None,
+    area_id: int | None = None,
+    parent_id: int | None = None,
+    effort: Any = None,
+    tag_ids: Iterable[int] = (),
+) -> Item:
+    """A new item at the bottom of the manual order."""
+    if kind not in Item.Kind.values:
+        raise ValidationError({"kind": "Choose idea, feature or epic."})
+    refs = {"owner_id": owner_id, "area_id": area_id, "parent_id": parent_id}
+    _check_refs(workspace, refs)
+    item = Item.objects.create(
+        workspace=workspace,
+        title=_clean_title(title),
+        description=_clean_description(description),
+        kind=kind,
+        effort=_clean_effort(effort),
+        rank=key_between(_last_rank(workspace), None),
+        created_by=actor,
+        **refs,
+    )
+    item_set_tags(workspace=workspace, actor=actor, item=item, tag_ids=tag_ids, audit=False)
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="item.created",
+        target=item,
+        changes={"title": item.title},
+    )
+    return item
+
+
+def _locked(workspace: Workspace, item_id: int) -> Item:
+    item = Item.objects.for_workspace(workspace).select_for_update().filter(id=item_id).first()
+    if item is None:
+        raise ItemGoneError("This item no longer exists.")
+    return item
+
+
+def _bump(item: Item, fields: list[str]) -> None:
+    item.version += 1
+    item.save(update_fields=[*fields, "version", "updated_at"])
+
+
+@transaction.atomic
+def item_update(
+    *, workspace: Workspace, actor: User | None, item: Item, version: int, **changes: Any
+) -> Item:
+    """Save an edit begun on `version`; a save in between is refused, not overwritten."""
+    item = _locked(workspace, item.id)
+    if item.version != version:
+        raise StaleItemError(
+            "Someone changed this item after you opened it. Reload to see their change, then "
+            "apply yours again.",
+            extra={"version": item.version},
+        )
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
+    if "title" in changes:
+        changes["title"] = _clean_title(changes["title"])
+    if "description" in changes:
+        changes["description"] = _clean_description(changes["description"])
+    if "effort" in changes:
+        changes["effort"] = _clean_effort(changes["effort"])
+    if "kind" in changes and changes["kind"] not in Item.Kind.values:
+        raise ValidationError({"kind": "Choose idea, feature or epic."})
+    _check_refs(workspace, changes)
+    if "parent_id" in changes:
+        _check_no_cycle(workspace, item.id, changes["parent_id"])
+    diff = {
+        name: [getattr(item, name), value]
+        for name, value in changes.items()
+        if getattr(item, name) != value
+    }
+    if not diff:
+        return item
+    for name, (_, value) in diff.items():
+        setattr(item, name, value)
+    _bump(item, list(diff))
+    audit_record(workspace=workspace, actor=actor, action="item.updated", target=item, changes=diff)
+    return item
+
+
+@transaction.atomic
+def item_set_status(
+    *, workspace: Workspace, actor: User | None, item: Item, status: str, reason: str = ""
+) -> Item:
+    """Move an item along new → under consideration → planned → in progress → shipped, or
+    decline it with a reason (which leaving "declined" clears)."""
+    if status not in Item.Status.values:
+        raise ValidationError({"status": "Unknown status."})
+    reason = " ".join((reason or "").split())
+    if status == Item.Status.DECLINED and not reason:
+        raise ValidationError({"reason": "Say why it is declined: the people who asked will ask."})
+    if len(reason) > 500:
+        raise ValidationError({"reason": "At most 500 characters."})
+    item = _locked(workspace, item.id)
+    if item.status == status and item.declined_reason == reason:
+        return item
+    before = item.status
+    item.status = status
+    item.declined_reason = reason if status == Item.Status.DECLINED else ""
+    _bump(item, ["status", "declined_reason"])
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="item.status",
+        target=item,
+        changes={"status": [before, status], **({"reason": reason} if reason else {})},
+    )
+    return item
+
+
+@transaction.atomic
+def item_set_tags(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    item: Item,
+    tag_ids: Iterable[int],
+    audit: bool = True,
+) -> None:
+    wanted = set(tag_ids)
+    known = set(
+        Tag.objects.for_workspace(workspace).filter(id__in=wanted).values_list("id", flat=True)
+    )
+    if wanted - known:
+        raise ValidationError({"tags": "Unknown tag."})
+    links = ItemTag.objects.for_workspace(workspace).filter(item=item)
+    current = set(links.values_list("tag_id", flat=True))
+    links.filter(tag_id__in=current - wanted).delete()
+    ItemTag.objects.bulk_create(
+        [ItemTag(workspace=workspace, item=item, tag_id=t) for t in sorted(wanted - current)],
+        ignore_conflicts=True,
+    )
+    if audit and current != wanted:
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="item.tags",
+            target=item,
+            changes={"tags": [sorted(current), sorted(wanted)]},
+        )
+
+
+@transaction.atomic
+def item_move(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    item: Item,
+    after_id: int | None = None,
+    before_id: int | None = None,
+) -> Item:
+    """Put `item` right after `after_id` (or right before `before_id`; neither: to the top).
+
+    One row is written: the item gets a key between its new neighbours' (backlog.ranking). The
+    neighbours are read under locks, in id order, with the item itself; two people moving items
+    at once take turns, and each move lands between the keys current at its turn.
+    """
+    anchor_id = after_id if after_id is not None else before_id
+    ids = sorted({item.id, *([anchor_id] if anchor_id is not None else [])})
+    rows = {
+        row.id: row
+        for row in Item.objects.for_workspace(workspace).select_for_update().filter(id__in=ids)
+    }
+    if item.id not in rows or (anchor_id is not None and anchor_id not in rows):
+        raise ItemGoneError("That item no longer exists; reload the list.")
+    if anchor_id == item.id:
+        return rows[item.id]
+    others = Item.objects.for_workspace(workspace).exclude(id=item.id)
+    if after_id is not None:
+        low = rows[after_id].rank
+        high = others.filter(rank__gt=low).aggregate(r=Min("rank"))["r"]
+    elif before_id is not None:
+        high = rows[before_id].rank
+        low = others.filter(rank__lt=high).aggregate(r=Max("rank"))["r"]
+    else:
+        low, high = None, others.aggregate(r=Min("rank"))["r"]
+    moved = rows[item.id]
+    before = moved.rank
+    moved.rank = key_between(low, high)
+    _bump(moved, ["rank"])
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="item.moved",
+        target=moved,
+        changes={"rank": [before, moved.rank]},
+    )
+    return moved
+
+
+# --- evidence and demand -----------------------------------------------------------------------
+@transaction.atomic
+def item_link_evidence(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    item: Item,
+    insight_id: int | None = None,
+    feedback_id: int | None = None,
+    note: str = "",
+) -> ItemEvidence:
+    """Link an insight or a feedback item as evidence; linking twice returns the first link."""
+    if (insight_id is None) == (feedback_id is None):
+        raise ValidationError("Link either an insight or a feedback item.")
+    item = _locked(workspace, item.id)
+    if insight_id is not None and not (
+        Insight.objects.for_workspace(workspace).filter(id=insight_id).exists()
+    ):
+        raise ValidationError({"insight": "Unknown insight."})
+    if feedback_id is not None and not (
+        Feedback.objects.for_workspace(workspace).filter(id=feedback_id).exists()
+    ):
+        raise ValidationError({"feedback": "Unknown feedback."})
+    link, created = ItemEvidence.objects.for_workspace(workspace).get_or_create(
+        workspace=workspace,
+        item=item,
+        insight_id=insight_id,
+        feedback_id=feedback_id,
+        defaults={"note": note.strip()[:500], "created_by": actor},
+    )
+    if created:
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="item.evidence_linked",
+            target=item,
+            changes={"insight": insight_id} if insight_id else {"feedback": feedback_id},
+        )
+        item_demand_refresh(workspace=workspace, item_ids=[item.id])
+    return link
+
+
+@transaction.atomic
+def item_unlink_evidence(
+    *, workspace: Workspace, actor: User | None, evidence: ItemEvidence
+) -> None:
+    deleted, _ = ItemEvidence.objects.for_workspace(workspace).filter(id=evidence.id).delete()
+    if deleted:
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="item.evidence_unlinked",
+            target=evidence.item,
+            changes={"insight": evidence.insight_id}
+            if evidence.insight_id
+            else {"feedback": evidence.feedback_id},
+        )
+        item_demand_refresh(workspace=workspace, item_ids=[evidence.item_id])
+
+
+@transaction.atomic
+def item_customer_importance_set(
+    *, workspace: Workspace, actor: User | None, item: Item, customer_id: int, importance: str
+) -> ItemCustomer:
+    if importance not in ItemCustomer.Importance.values:
+        raise ValidationError({"importance": "Choose nice to have, important or critical."})
+    row = (
+        ItemCustomer.objects.for_workspace(workspace)
+        .select_for_update()
+        .filter(item_id=item.id, customer_id=customer_id)
+        .first()
+    )
+    if row is None:
+        raise ValidationError({"customer": "This customer has not asked for this item."})
+    if row.importance != importance:
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="item.importance",
+            target=item,
+            changes={"customer": customer_id, "importance": [row.importance, importance]},
+        )
+        row.importance = importance
+        row.save(update_fields=["importance", "updated_at"])
+        item_demand_refresh(workspace=workspace, item_ids=[item.id])
+    return row
+
+
+def item_demand_refresh(*, workspace: Workspace, item_ids: Iterable[int]) -> None:
+    """Recount the demand of these items from their evidence: who asked (each customer once,
+    their importance kept), their companies, ARR and segments. In id order, so that locks are
+    taken in one order."""
+    for item_id in sorted(set(item_ids)):
+        _refresh_one(workspace, item_id)
+
+
+def _refresh_one(workspace: Workspace, item_id: int) -> None:
+    links = ItemEvidence.objects.for_workspace(workspace).filter(item_id=item_id)
+    insight_ids = [i for i in links.values_list("insight_id", flat=True) if i is not None]
+    feedback_ids = [f for f in links.values_list("feedback_id", flat=True) if f is not None]
+    asking = asking_customer_ids(
+        workspace=workspace, insight_ids=insight_ids, feedback_ids=feedback_ids
+    )
+    rows = ItemCustomer.objects.for_workspace(workspace).filter(item_id=item_id)
+    current = set(rows.values_list("customer_id", flat=True))
+    rows.filter(customer_id__in=current - asking).delete()
+    ItemCustomer.objects.bulk_create(
+        [
+            ItemCustomer(workspace=workspace, item_id=item_id, customer_id=c)
+            for c in sorted(asking - current)
+        ],
+        ignore_conflicts=True,
+    )
+    importance = dict(
+        ItemCustomer.objects.for_workspace(workspace)
+        .filter(item_id=item_id)
+        .values_list("customer_id", "importance")
+    )
+    people = (
+        Customer.objects.for_workspace(workspace)
+        .filter(id__in=asking)
+        .values_list("id", "company_id", "company__arr", "company__segment")
+    )
+    companies: dict[int, tuple[Decimal, str]] = {}
+    by_segment: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"customers": 0, "companies": set(), "arr": Decimal(0)}
+    )
+    for _customer_id, company_id, arr, segment in people:
+        bucket = by_segment[segment or ""]
+        bucket["customers"] += 1
+        if company_id is not None and company_id not in companies:
+            companies[company_id] = (arr or Decimal(0), segment or "")
+            bucket["companies"].add(company_id)
+            bucket["arr"] += arr or Decimal(0)
+    Item.objects.for_workspace(workspace).filter(id=item_id).update(
+        evidence_count=len(insight_ids) + len(feedback_ids),
+        customer_count=len(asking),
+        company_count=len(companies),
+        arr=sum((arr for arr, _ in companies.values()), Decimal(0)),
+        critical_count=sum(1 for v in importance.values() if v == ItemCustomer.Importance.CRITICAL),
+        important_count=sum(
+            1 for v in importance.values() if v == ItemCustomer.Importance.IMPORTANT
+        ),
+        demand_by_segment={
+            segment: {
+                "customers": bucket["customers"],
+                "companies": len(bucket["companies"]),
+                "arr": str(bucket["arr"]),
+            }
+            for segment, bucket in sorted(by_segment.items())
+        },
+    )
+
+
+def item_evidence_repoint_feedback(*, workspace: Workspace, source: int, target: int) -> int:
+    """Feedback `source` was merged into `target`: items citing it cite `target` instead (an
+    item citing both keeps one link). Returns how many links moved."""
+    links = ItemEvidence.objects.for_workspace(workspace)
+    item_ids = set(links.filter(feedback_id=source).values_list("item_id", flat=True))
+    links.filter(
+        feedback_id=source,
+        item_id__in=links.filter(feedback_id=target).values("item_id"),
+    ).delete()
+    moved = links.filter(feedback_id=source).update(feedback_id=target)
+    item_demand_refresh(workspace=workspace, item_ids=item_ids)
+    return moved
