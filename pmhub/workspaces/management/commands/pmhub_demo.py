@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from backlog.demo import demo_backlog_create
 from discovery.demo import demo_discovery_create
 from pmhub.accounts.models import User
 from pmhub.accounts.services import user_create
@@ -46,4 +47,7 @@ class Command(BaseCommand):
                     f"companies, {result.customers} customers, {result.interviews} interviews, "
                     f"{result.insights} insights ({time.monotonic() - started:.1f} s)"
                 )
+            items = demo_backlog_create(workspace=membership.workspace, actor=user)
+            if items:
+                self.stdout.write(f"demo backlog: {items} items with their evidence")
         self.stdout.write(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} ({Role.ADMIN.label})")
