@@ -200,3 +200,180 @@ class ItemCustomer(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.customer_id} asks for {self.item_id}"
+
+
+# --- scoring (backlog.scoring) -----------------------------------------------------------------
+class ScoreField(WorkspaceOwnedModel):
+    """A workspace's own scoring input (a number or a choice), usable in any of its formulas."""
+
+    class Kind(models.TextChoices):
+        NUMBER = "number", "Number"
+        CHOICE = "choice", "Choice"
+
+    name = models.CharField(max_length=40)
+    label = models.CharField(max_length=80)
+    help = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.NUMBER)
+    # [[value, label], ...] for a choice field; the values are numbers.
+    choices = models.JSONField(default=list, blank=True)
+    minimum = models.FloatField(null=True, blank=True)
+    maximum = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="score_field_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoringFormula(WorkspaceOwnedModel):
+    """A score every item gets: a built-in framework's (framework set) or the workspace's own."""
+
+    name = models.CharField(max_length=80)
+    source = models.TextField(max_length=1_000)
+    # A key of backlog.formula.FRAMEWORKS, or "" for a workspace formula.
+    framework = models.CharField(max_length=20, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    # The workspace's default sort; at most one per workspace.
+    is_primary = models.BooleanField(default=False)
+    # Bumped on every change of the source: a recompute job for an older version is superseded.
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("workspace", Lower("name"), name="scoring_formula_unique_name"),
+            models.UniqueConstraint(
+                fields=["workspace"],
+                condition=models.Q(is_primary=True),
+                name="scoring_formula_one_primary",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "framework"],
+                condition=~models.Q(framework=""),
+                name="scoring_formula_one_per_framework",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ItemInputs(WorkspaceOwnedModel):
+    """The scoring inputs a PM set on an item, and the demand its scores last saw.
+
+    `values` keys: "<framework>.<field>" for a framework's inputs (RICE's impact, 0.25 to 3, is
+    not ICE's impact, 1 to 10), and the plain name for a workspace ScoreField.
+    """
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="score_inputs")
+    values = models.JSONField(default=dict, blank=True)
+    # The demand figures at the last recompute: the history says what changed ("+3 customers").
+    demand = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "item inputs"
+
+    def __str__(self) -> str:
+        return f"Inputs of {self.item_id}"
+
+
+class ItemScore(WorkspaceOwnedModel):
+    """An item's stored score by one formula; null when it cannot be known (see reason)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="scores")
+    formula = models.ForeignKey(ScoringFormula, on_delete=models.CASCADE, related_name="scores")
+    value = models.FloatField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "formula"], name="item_score_unique"),
+        ]
+        indexes = [
+            # "Top N by this score" and rank counts are one index range scan; unknown scores last.
+            models.Index(
+                "workspace",
+                "formula",
+                models.F("value").desc(nulls_last=True),
+                "item",
+                name="item_score_rank",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} by {self.formula_id}: {self.value}"
+
+
+class ScoreChange(WorkspaceOwnedModel):
+    """One move of an item's score, with its rank before and after and why it moved."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="score_changes")
+    formula = models.ForeignKey(
+        ScoringFormula, on_delete=models.CASCADE, related_name="score_changes"
+    )
+    old_value = models.FloatField(null=True, blank=True)
+    new_value = models.FloatField(null=True, blank=True)
+    # 1 + the number of items scoring strictly higher; null while the score is unknown.
+    old_position = models.PositiveIntegerField(null=True, blank=True)
+    new_position = models.PositiveIntegerField(null=True, blank=True)
+    cause = models.CharField(max_length=500)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "item", "formula", "-id"], name="score_change_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} by {self.formula_id}: {self.old_value} -> {self.new_value}"
+
+
+class ScoringJob(WorkspaceOwnedModel):
+    """Recomputing every item's score by one formula in the background, with its progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    formula = models.ForeignKey(ScoringFormula, on_delete=models.CASCADE, related_name="jobs")
+    # The formula version this job scores; a later edit starts a new job and this one stops.
+    formula_version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    cause = models.CharField(max_length=500, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "formula", "-id"], name="scoring_job_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scoring job {self.pk} ({self.status})"

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 
+from backlog import scoring
 from backlog.models import (
     DESCRIPTION_MAX_CHARS,
     Item,
@@ -182,6 +183,10 @@ def item_create(
         target=item,
         changes={"title": item.title},
     )
+    # Scored at once, so a score-sorted list shows it (custom formulas may know its score).
+    scoring.item_scores_recompute(
+        workspace=workspace, item_ids=[item.id], cause="created", record_history=False
+    )
     return item
 
 
@@ -234,6 +239,13 @@ def item_update(
         setattr(item, name, value)
     _bump(item, list(diff))
     audit_record(workspace=workspace, actor=actor, action="item.updated", target=item, changes=diff)
+    if "effort" in diff:  # An input of RICE and of workspace formulas.
+        scoring.item_scores_recompute(
+            workspace=workspace,
+            item_ids=[item.id],
+            cause="effort {} → {}".format(*diff["effort"]),
+            actor=actor,
+        )
     return item
 
 
@@ -499,6 +511,7 @@ def _refresh_one(workspace: Workspace, item_id: int) -> None:
             for segment, bucket in sorted(by_segment.items())
         },
     )
+    scoring.item_demand_scores_refresh(workspace=workspace, item_id=item_id)
 
 
 def item_evidence_repoint_feedback(*, workspace: Workspace, source: int, target: int) -> int:
