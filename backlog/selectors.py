@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
-from backlog.models import ItemCustomer, ItemEvidence
+from backlog.models import Item, ItemCustomer, ItemEvidence, ProductArea
 from pmhub.workspaces.models import Workspace
 
 
@@ -37,3 +41,173 @@ def item_ids_asked_through(
             .values_list("item_id", flat=True)
         )
     return item_ids
+
+
+# --- the backlog table -------------------------------------------------------------------------
+SORTS = ("rank", "customers", "arr", "created")
+
+# Per sort: the column the keyset runs on, and whether it runs downwards (largest first). The id
+# breaks ties in the same direction, so (value, id) is a total order and a cursor is exact.
+_SORT_KEYS: dict[str, tuple[str, bool]] = {
+    "rank": ("rank", False),
+    "customers": ("customer_count", True),
+    "arr": ("arr", True),
+    "created": ("created_at", True),
+}
+
+ROW_FIELDS = (
+    "id",
+    "title",
+    "kind",
+    "status",
+    "rank",
+    "created_at",
+    "customer_count",
+    "company_count",
+    "arr",
+    "evidence_count",
+    "critical_count",
+    "area_id",
+    "area__name",
+    "owner_id",
+    "owner__name",
+    "owner__email",
+)
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    status: str = ""
+    kind: str = ""
+    area_id: int | None = None
+    owner_id: int | None = None
+    query: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.kind or self.area_id or self.owner_id or self.query)
+
+
+def item_list(*, workspace: Workspace, filters: ItemFilters | None = None) -> QuerySet[Item]:
+    """Live (not merged) items of the workspace narrowed by `filters`, in no particular order."""
+    filters = filters or ItemFilters()
+    qs = Item.objects.for_workspace(workspace).filter(merged_into__isnull=True)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.area_id:
+        qs = qs.filter(area_id=filters.area_id)
+    if filters.owner_id:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.query:
+        words = SearchQuery(filters.query, config="english", search_type="websearch")
+        qs = qs.filter(Q(title__icontains=filters.query) | Q(search_vector=words))
+    return qs
+
+
+def item_page(
+    *,
+    workspace: Workspace,
+    filters: ItemFilters | None = None,
+    sort: str = "rank",
+    after: tuple[str, int] | None = None,
+    size: int = 50,
+) -> tuple[list[dict[str, Any]], tuple[str, int] | None]:
+    """One page of the backlog table after the keyset `after` (the sort value as text, the id).
+
+    One query whatever the page size: plain values, the area and owner joined.
+    """
+    column, descending = _SORT_KEYS.get(sort, _SORT_KEYS["rank"])
+    qs = item_list(workspace=workspace, filters=filters)
+    if after is not None:
+        value, last_id = after
+        if descending:
+            qs = qs.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": last_id}))
+        else:
+            qs = qs.filter(Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": last_id}))
+    order = (f"-{column}", "-id") if descending else (column, "id")
+    rows = list(qs.order_by(*order).values(*ROW_FIELDS)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = None
+    if more and rows:
+        last = rows[-1]
+        value = last[column]
+        cursor = (value.isoformat() if hasattr(value, "isoformat") else str(value), last["id"])
+    return rows, cursor
+
+
+def item_get(*, workspace: Workspace, item_id: int) -> Item:
+    """A live item with its owner, area and parent; raises Item.DoesNotExist otherwise."""
+    return (
+        Item.objects.for_workspace(workspace)
+        .filter(merged_into__isnull=True)
+        .select_related("owner", "area", "parent")
+        .get(id=item_id)
+    )
+
+
+def item_children(*, workspace: Workspace, item: Item) -> QuerySet[Item]:
+    return (
+        Item.objects.for_workspace(workspace)
+        .filter(parent=item, merged_into__isnull=True)
+        .order_by("rank", "id")
+    )
+
+
+def item_parent_choices(*, workspace: Workspace, item: Item | None = None) -> QuerySet[Item]:
+    """Items that may hold others (epics and features), the item itself left out."""
+    qs = Item.objects.for_workspace(workspace).filter(
+        merged_into__isnull=True, kind__in=[Item.Kind.EPIC, Item.Kind.FEATURE]
+    )
+    if item is not None:
+        qs = qs.filter(~Q(id=item.id))
+    return qs.order_by("rank", "id").only("id", "title", "kind")
+
+
+def item_search(*, workspace: Workspace, query: str, limit: int = 10) -> list[Item]:
+    """Live items whose title (or text) matches `query`, best ranked first; for pickers."""
+    query = query.strip()
+    qs = item_list(workspace=workspace, filters=ItemFilters(query=query) if query else None)
+    return list(qs.order_by("rank", "id").only("id", "title", "kind", "status")[:limit])
+
+
+def item_evidence_list(*, workspace: Workspace, item: Item) -> QuerySet[ItemEvidence]:
+    """An item's evidence with the words (feedback text, insight title) and who said them."""
+    return (
+        ItemEvidence.objects.for_workspace(workspace)
+        .filter(item=item)
+        .select_related("insight", "feedback", "feedback__customer", "feedback__customer__company")
+        .order_by("-created_at", "-id")
+    )
+
+
+def item_evidence_get(*, workspace: Workspace, item_evidence_id: int) -> ItemEvidence:
+    return ItemEvidence.objects.for_workspace(workspace).get(id=item_evidence_id)
+
+
+def item_customer_list(*, workspace: Workspace, item: Item) -> list[ItemCustomer]:
+    """Who asked for the item, with company; critical first, then by their company's ARR."""
+    weight = {
+        ItemCustomer.Importance.CRITICAL: 0,
+        ItemCustomer.Importance.IMPORTANT: 1,
+        ItemCustomer.Importance.NICE_TO_HAVE: 2,
+    }
+    rows = list(
+        ItemCustomer.objects.for_workspace(workspace)
+        .filter(item=item)
+        .select_related("customer", "customer__company")
+    )
+    return sorted(
+        rows,
+        key=lambda r: (
+            weight.get(r.importance, 3),
+            -(r.customer.company.arr or 0) if r.customer.company else 0,
+            r.customer.name.lower(),
+        ),
+    )
+
+
+def product_area_list(*, workspace: Workspace) -> QuerySet[ProductArea]:
+    return ProductArea.objects.for_workspace(workspace).order_by(Lower("name"))

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path
-
-from backlog import views
+from backlog.views import items, links, table
 
 app_name = "backlog"
 
-# Mounted under /w/<workspace_slug>/backlog/.
+# Mounted under /w/<workspace_slug>/backlog/. Each views module declares its own routes.
 urlpatterns = [
-    path("", views.index, name="index"),
+    *table.urlpatterns,
+    *items.urlpatterns,
+    *links.urlpatterns,
 ]

@@ -137,6 +137,17 @@ def _discovery_objects(workspace, actor) -> dict[str, int]:
     }
 
 
+def _backlog_objects(workspace, actor, discovery_ids: dict[str, int]) -> dict[str, int]:
+    """One backlog item of `workspace` citing the discovery insight, by URL argument."""
+    from backlog import services as backlog
+
+    item = backlog.item_create(workspace=workspace, actor=actor, title="Faster exports")
+    link = backlog.item_link_evidence(
+        workspace=workspace, actor=actor, item=item, insight_id=discovery_ids["insight_id"]
+    )
+    return {"item_id": item.id, "item_evidence_id": link.id}
+
+
 @pytest.fixture
 def world(workspace, other_workspace, admin, member, outsider):
     """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
@@ -150,6 +161,7 @@ def world(workspace, other_workspace, admin, member, outsider):
     discovery = _discovery_objects(workspace, member)
     values = {
         **discovery,
+        **_backlog_objects(workspace, member, discovery),
         "workspace_slug": workspace.slug,
         "member_id": Membership.objects.for_workspace(workspace).get(user=member).id,
         "invitation_id": invitation.id,

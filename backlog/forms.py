@@ -1,0 +1,207 @@
+"""Shapes of the backlog pages' input; the services judge the content."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+
+from backlog.models import Item, ItemCustomer, ProductArea
+from backlog.selectors import ItemFilters
+from pmhub.workspaces.models import Membership
+
+SORT_CHOICES = [
+    ("rank", "Manual order"),
+    ("customers", "Most customers"),
+    ("arr", "Most ARR"),
+    ("created", "Newest"),
+]
+
+
+def _area_choices(areas: Iterable[ProductArea], empty: str) -> list[tuple[str, str]]:
+    return [("", empty), *((str(a.id), a.name) for a in areas)]
+
+
+def _owner_choices(members: Iterable[Membership], empty: str) -> list[tuple[str, str]]:
+    return [("", empty), *((str(m.user_id), m.user.display_name) for m in members)]
+
+
+def _optional_id(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+class ItemFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Item.Status.choices]
+    )
+    kind = forms.ChoiceField(
+        label="Kind", required=False, choices=[("", "Any kind"), *Item.Kind.choices]
+    )
+    area = forms.ChoiceField(label="Area", required=False)
+    owner = forms.ChoiceField(label="Owner", required=False)
+    sort = forms.ChoiceField(label="Sort", required=False, choices=SORT_CHOICES)
+
+    def __init__(
+        self, *args: Any, areas: Iterable[ProductArea], members: Iterable[Membership], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = _area_choices(areas, "Any area")
+        self.fields["owner"].choices = _owner_choices(members, "Anyone")
+        self.fields["q"].widget.attrs.update(
+            {"placeholder": "Search titles and descriptions…", "type": "search"}
+        )
+
+    def _data(self) -> dict[str, Any]:
+        # A bad filter value (a stale link) is dropped, not refused: the list still shows.
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return getattr(self, "cleaned_data", {})
+
+    def filters(self) -> ItemFilters:
+        data = self._data()
+        return ItemFilters(
+            status=data.get("status") or "",
+            kind=data.get("kind") or "",
+            area_id=_optional_id(data.get("area")),
+            owner_id=_optional_id(data.get("owner")),
+            query=(data.get("q") or "").strip(),
+        )
+
+    def sort_value(self) -> str:
+        return self._data().get("sort") or "rank"
+
+
+def parse_cursor(value: str, sort: str) -> tuple[str, int] | None:
+    """`<sort value>_<id>` from a "Load more" link; None when absent or malformed."""
+    if not value:
+        return None
+    # A "+" of a UTC offset arrives as a space when the link was not percent-encoded.
+    raw, _, row_id = value.replace(" ", "+").rpartition("_")
+    try:
+        number = int(row_id)
+        if sort == "customers":
+            int(raw)
+        elif sort == "arr":
+            Decimal(raw)
+        elif sort == "created":
+            datetime.fromisoformat(raw)
+    except (ValueError, InvalidOperation):
+        return None
+    return (raw, number) if raw else None
+
+
+def format_cursor(cursor: tuple[str, int]) -> str:
+    value, row_id = cursor
+    return f"{value}_{row_id}"
+
+
+class ItemCreateForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=Item.Kind.choices, initial=Item.Kind.IDEA)
+    area = forms.ChoiceField(required=False)
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 5}), help_text="Markdown."
+    )
+
+    def __init__(self, *args: Any, areas: Iterable[ProductArea], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = _area_choices(areas, "No area")
+        self.fields["title"].widget.attrs.update(
+            {"placeholder": "e.g. Export boards to CSV", "autofocus": True}
+        )
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "kind": data["kind"],
+            "area_id": _optional_id(data["area"]),
+            "description": data["description"],
+        }
+
+
+class ItemEditForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 10}), help_text="Markdown."
+    )
+    effort = forms.CharField(
+        required=False, max_length=20, help_text="Person-weeks, points: the team's unit."
+    )
+    owner = forms.ChoiceField(required=False)
+    area = forms.ChoiceField(required=False)
+    parent = forms.ChoiceField(required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        areas: Iterable[ProductArea],
+        members: Iterable[Membership],
+        parents: Iterable[Item],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = _area_choices(areas, "No area")
+        self.fields["owner"].choices = _owner_choices(members, "No owner")
+        self.fields["parent"].choices = [
+            ("", "No parent"),
+            *((str(p.id), f"{p.title} ({p.get_kind_display()})") for p in parents),
+        ]
+
+    @staticmethod
+    def initial_for(item: Item) -> dict[str, Any]:
+        effort = "" if item.effort is None else f"{item.effort:g}"
+        return {
+            "title": item.title,
+            "description": item.description,
+            "effort": effort,
+            "owner": str(item.owner_id or ""),
+            "area": str(item.area_id or ""),
+            "parent": str(item.parent_id or ""),
+            "version": item.version,
+        }
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "description": data["description"],
+            "effort": data["effort"],
+            "owner_id": _optional_id(data["owner"]),
+            "area_id": _optional_id(data["area"]),
+            "parent_id": _optional_id(data["parent"]),
+        }
+
+
+class ItemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Item.Status.choices)
+    reason = forms.CharField(required=False, max_length=500)
+
+
+class ItemMoveForm(forms.Form):
+    after_id = forms.IntegerField(required=False, min_value=1)
+    before_id = forms.IntegerField(required=False, min_value=1)
+
+
+class ImportanceForm(forms.Form):
+    customer_id = forms.IntegerField(min_value=1)
+    importance = forms.ChoiceField(choices=ItemCustomer.Importance.choices)
+
+
+class EvidenceLinkForm(forms.Form):
+    """Which insight or feedback item to link; exactly one."""
+
+    insight_id = forms.IntegerField(required=False, min_value=1)
+    feedback_id = forms.IntegerField(required=False, min_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("insight_id") is None) == (data.get("feedback_id") is None):
+            raise forms.ValidationError("Choose one insight or one feedback item.")
+        return data

@@ -1,0 +1,22 @@
+"""Numbers as the backlog shows them: compact money in dense tables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def compact_money(value: Decimal | float | int | None) -> str:
+    """$950, $12K, $1.2M, $3.4B; an empty cell for nothing."""
+    if not value:
+        return "—"
+    amount = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if amount >= size:
+            short = f"{amount / size:.1f}".removesuffix(".0")
+            return f"${short}{suffix}"
+    return f"${amount:,.0f}"

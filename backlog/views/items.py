@@ -1,0 +1,257 @@
+"""One backlog item: its page, inline edit with stale-edit detection, status, demand, evidence."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+
+from backlog import selectors, services
+from backlog.forms import EvidenceLinkForm, ImportanceForm, ItemEditForm, ItemStatusForm
+from backlog.models import Item, ItemCustomer
+from backlog.views.table import item_url
+from discovery import selectors as discovery
+from pmhub.core.exceptions import ApplicationError
+from pmhub.core.forms import form_add_service_error
+from pmhub.core.markdown import render_markdown
+from pmhub.core.views import object_or_404
+from pmhub.workspaces.decorators import workspace_view
+from pmhub.workspaces.selectors import membership_list
+
+CANDIDATES = 12
+
+
+def _item(request: HttpRequest, item_id: int) -> Item:
+    return object_or_404(selectors.item_get, workspace=request.workspace, item_id=item_id)
+
+
+def _message(exc: ValidationError | ApplicationError) -> str:
+    return exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
+
+
+def _segments(item: Item) -> list[dict[str, Any]]:
+    """Demand per segment, largest ARR first, with bar lengths relative to the largest (0-100)."""
+    rows = [
+        {
+            "name": name or "No segment",
+            "customers": bucket.get("customers", 0),
+            "companies": bucket.get("companies", 0),
+            "arr": Decimal(bucket.get("arr") or 0),
+        }
+        for name, bucket in (item.demand_by_segment or {}).items()
+    ]
+    rows.sort(key=lambda r: (-r["arr"], -r["customers"], r["name"]))
+    top_arr = max((r["arr"] for r in rows), default=Decimal(0))
+    top_customers = max((r["customers"] for r in rows), default=0)
+    for row in rows:
+        # By ARR when any company has one; else by head count, so the bars still say something.
+        share = row["arr"] / top_arr if top_arr else row["customers"] / (top_customers or 1)
+        row["bar"] = max(2, round(float(share) * 100)) if share else 0
+    return rows
+
+
+def _candidates(request: HttpRequest, linked: set[tuple[str, int]], find: str) -> list[Any]:
+    """Insights and feedback matching `find`, to link; those already linked are marked."""
+    if not find.strip():
+        return []
+    hits = [
+        hit
+        for hit in discovery.search(workspace=request.workspace, query=find, limit=60)
+        if hit.kind in {"feedback", "insight"}
+    ][:CANDIDATES]
+    return [{"hit": hit, "linked": (hit.kind, hit.id) in linked} for hit in hits]
+
+
+def _context(request: HttpRequest, item: Item, **overrides: Any) -> dict[str, Any]:
+    workspace = request.workspace
+    evidence = list(selectors.item_evidence_list(workspace=workspace, item=item))
+    linked = {
+        ("insight", e.insight_id) if e.insight_id else ("feedback", e.feedback_id) for e in evidence
+    }
+    find = request.GET.get("find", "")[:200]
+    members = list(membership_list(workspace=workspace))
+    context = {
+        "item": item,
+        "description_html": render_markdown(item.description),
+        "children": list(selectors.item_children(workspace=workspace, item=item)),
+        "quotes": [e for e in evidence if e.feedback_id],
+        "insights": [e for e in evidence if e.insight_id],
+        "evidence": evidence,
+        "customers": selectors.item_customer_list(workspace=workspace, item=item),
+        "segments": _segments(item),
+        "importance_choices": ItemCustomer.Importance.choices,
+        "statuses": [s for s in Item.Status if s != Item.Status.DECLINED],
+        "find": find,
+        "candidates": _candidates(request, linked, find),
+        "edit_form": ItemEditForm(
+            initial=ItemEditForm.initial_for(item),
+            areas=selectors.product_area_list(workspace=workspace),
+            members=members,
+            parents=selectors.item_parent_choices(workspace=workspace, item=item),
+        ),
+        "edit_open": False,
+        "conflict": None,
+        "status_form": ItemStatusForm(initial={"status": item.status}),
+    }
+    context.update(overrides)
+    return context
+
+
+@workspace_view()
+@require_GET
+def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = _item(request, item_id)
+    context = _context(request, item)
+    if request.htmx and "find" in request.GET:
+        return render(request, "backlog/item_detail.html#candidates", context)
+    return render(request, "backlog/item_detail.html", context)
+
+
+@workspace_view()
+@require_POST
+def item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Save the inline edit begun on `version`; a stale one keeps the person's text on screen."""
+    workspace = request.workspace
+    item = _item(request, item_id)
+    choices = {
+        "areas": selectors.product_area_list(workspace=workspace),
+        "members": list(membership_list(workspace=workspace)),
+        "parents": selectors.item_parent_choices(workspace=workspace, item=item),
+    }
+    form = ItemEditForm(request.POST, **choices)
+    conflict = None
+    if form.is_valid():
+        try:
+            services.item_update(
+                workspace=workspace,
+                actor=request.user,
+                item=item,
+                version=form.cleaned_data["version"],
+                **form.service_kwargs(),
+            )
+        except services.StaleItemError as exc:
+            # The saved item is shown beside the person's text, and the form now carries its
+            # version: saving again, on purpose, replaces it.
+            conflict = item
+            post = request.POST.copy()
+            post["version"] = str(item.version)
+            form = ItemEditForm(post, **choices)
+            form.is_valid()
+            form_add_service_error(form, exc)
+        except (ValidationError, ApplicationError) as exc:
+            form_add_service_error(form, exc)
+        else:
+            messages.success(request, "Item saved.")
+            return redirect(item_url(workspace.slug, item.id))
+    context = _context(request, item, edit_form=form, edit_open=True, conflict=conflict)
+    return render(request, "backlog/item_detail.html", context, status=409 if conflict else 400)
+
+
+@workspace_view()
+@require_POST
+def item_status(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = _item(request, item_id)
+    form = ItemStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            item = services.item_set_status(
+                workspace=request.workspace,
+                actor=request.user,
+                item=item,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+            )
+        except (ValidationError, ApplicationError) as exc:
+            form_add_service_error(form, exc)
+        else:
+            messages.success(request, f"Status: {item.get_status_display()}.")
+            return redirect(item_url(request.workspace.slug, item.id))
+    return render(
+        request, "backlog/item_detail.html", _context(request, item, status_form=form), status=400
+    )
+
+
+@workspace_view()
+@require_POST
+def item_importance(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = _item(request, item_id)
+    form = ImportanceForm(request.POST)
+    back = item_url(request.workspace.slug, item.id) + "#demand"
+    if not form.is_valid():
+        messages.error(request, "Choose nice to have, important or critical.")
+        return redirect(back)
+    try:
+        services.item_customer_importance_set(
+            workspace=request.workspace,
+            actor=request.user,
+            item=item,
+            customer_id=form.cleaned_data["customer_id"],
+            importance=form.cleaned_data["importance"],
+        )
+    except (ValidationError, ApplicationError) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, "Importance saved.")
+    return redirect(back)
+
+
+@workspace_view()
+@require_POST
+def item_evidence_link(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = _item(request, item_id)
+    form = EvidenceLinkForm(request.POST)
+    back = item_url(request.workspace.slug, item.id) + "#evidence"
+    if not form.is_valid():
+        messages.error(request, "Choose one insight or one feedback item.")
+        return redirect(back)
+    try:
+        services.item_link_evidence(
+            workspace=request.workspace,
+            actor=request.user,
+            item=item,
+            insight_id=form.cleaned_data["insight_id"],
+            feedback_id=form.cleaned_data["feedback_id"],
+        )
+    except (ValidationError, ApplicationError) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, "Evidence linked.")
+    return redirect(back)
+
+
+@workspace_view()
+@require_POST
+def item_evidence_unlink(request: HttpRequest, item_id: int, item_evidence_id: int) -> HttpResponse:
+    item = _item(request, item_id)
+    evidence = object_or_404(
+        selectors.item_evidence_get,
+        workspace=request.workspace,
+        item_evidence_id=item_evidence_id,
+    )
+    if evidence.item_id != item.id:
+        raise Http404("This evidence belongs to another item.")
+    services.item_unlink_evidence(
+        workspace=request.workspace, actor=request.user, evidence=evidence
+    )
+    messages.success(request, "Evidence unlinked.")
+    return redirect(item_url(request.workspace.slug, item.id) + "#evidence")
+
+
+urlpatterns = [
+    path("items/<int:item_id>/", item_detail, name="item-detail"),
+    path("items/<int:item_id>/edit/", item_edit, name="item-edit"),
+    path("items/<int:item_id>/status/", item_status, name="item-status"),
+    path("items/<int:item_id>/importance/", item_importance, name="item-importance"),
+    path("items/<int:item_id>/evidence/", item_evidence_link, name="item-evidence-link"),
+    path(
+        "items/<int:item_id>/evidence/<int:item_evidence_id>/unlink/",
+        item_evidence_unlink,
+        name="item-evidence-unlink",
+    ),
+]
