@@ -444,3 +444,27 @@ def test_linking_another_workspaces_insight_is_404(workspace, other_workspace, m
 
     assert response.status_code == 404
     assert not Item.objects.for_workspace(workspace).exists()
+
+
+def test_insight_feedback_and_inbox_offer_the_link_to_editors_only(
+    workspace, member, viewer, login, asking
+):
+    picker = _url(workspace, "backlog:evidence-link-picker")
+    pages = [
+        (
+            _url(
+                workspace,
+                "discovery:insight-detail",
+                insight_id=asking["insight"].id,
+            ),
+            f"{picker}?insight_id={asking['insight'].id}",
+        ),
+        (
+            _url(workspace, "discovery:feedback-detail", feedback_id=asking["feedback"].id),
+            f"{picker}?feedback_id={asking['feedback'].id}",
+        ),
+        (_url(workspace, "discovery:index"), f"{picker}?feedback_id={asking['feedback'].id}"),
+    ]
+    for page, link in pages:
+        assert link in login(member).get(page).content.decode(), page
+        assert link not in login(viewer).get(page).content.decode(), page
