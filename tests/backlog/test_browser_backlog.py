@@ -205,3 +205,57 @@ def test_pm_reads_an_item_and_edits_it_inline(
     expect(page.locator("#candidates .candidate")).to_have_count(1)
     expect(page.locator("#candidates")).to_contain_text("Linked")
     assert console_errors == []
+
+
+def test_pm_declines_an_item_from_its_status_menu(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    _workspace, _epic, items = desk
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _log_in(page, base)
+    page.goto(f"{base}/w/acme/backlog/")
+    # c starts a new item from the table.
+    page.keyboard.press("c")
+    expect(page.get_by_role("heading", level=1)).to_have_text("New item")
+    page.goto(f"{base}/w/acme/backlog/items/{items[1].id}/")
+    page.get_by_label("Status: New. Change status").click()
+    page.screenshot(path=screenshots / "backlog-status-menu.png", animations="disabled")
+    page.get_by_role("button", name="Decline").click()
+    # Without a reason the server refuses (400), keeps the menu open and says why.
+    expect(page.get_by_text("Say why it is declined")).to_be_visible()
+    page.get_by_label("Decline — why?").fill("Okta covers it through SAML already.")
+    page.get_by_role("button", name="Decline").click()
+    expect(page.get_by_role("status").filter(has_text="Status: Declined.")).to_be_visible()
+    expect(page.locator(".item-declined")).to_contain_text("Okta covers it through SAML already.")
+    page.keyboard.press("e")
+    expect(page.get_by_label("Title")).to_be_focused()
+    page.screenshot(path=screenshots / "backlog-item-edit.png", animations="disabled")
+    assert [e for e in console_errors if "status of 400" not in e] == []
+
+
+def test_pm_links_an_insight_to_a_backlog_item_from_discovery(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, _epic, _items = desk
+    insight = discovery.insight_create(
+        workspace=workspace, actor=None, title="Admins want single sign-on"
+    )
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _log_in(page, base)
+    page.goto(f"{base}/w/acme/discovery/insights/{insight.id}/")
+    page.get_by_role("link", name="Link to backlog item").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Link to a backlog item")
+    page.wait_for_function(
+        "() => Boolean(document.querySelector('form[role=search]')['htmx-internal-data'])"
+    )
+    page.get_by_label("Search backlog items").fill("okta")
+    expect(page.locator(".pick-list__row")).to_have_count(1)
+    page.screenshot(path=screenshots / "backlog-link-picker.png", animations="disabled")
+    page.get_by_role("button", name="Link to “SSO with Okta”").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Admins want single sign-on")
+    expect(
+        page.get_by_role("status").filter(has_text="Linked to the backlog item “SSO with Okta”.")
+    ).to_be_visible()
+    assert console_errors == []
