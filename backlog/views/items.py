@@ -135,15 +135,15 @@ def item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
                 version=form.cleaned_data["version"],
                 **form.service_kwargs(),
             )
-        except services.StaleItemError as exc:
-            # The saved item is shown beside the person's text, and the form now carries its
-            # version: saving again, on purpose, replaces it.
+        except services.StaleItemError:
+            # The page's conflict notice replaces the service's "reload" advice: the person's
+            # text stays in the form, which now carries the saved version, so saving again, on
+            # purpose, replaces the other change.
             conflict = item
             post = request.POST.copy()
             post["version"] = str(item.version)
             form = ItemEditForm(post, **choices)
             form.is_valid()
-            form_add_service_error(form, exc)
         except (ValidationError, ApplicationError) as exc:
             form_add_service_error(form, exc)
         else:

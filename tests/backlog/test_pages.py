@@ -468,3 +468,19 @@ def test_insight_feedback_and_inbox_offer_the_link_to_editors_only(
     for page, link in pages:
         assert link in login(member).get(page).content.decode(), page
         assert link not in login(viewer).get(page).content.decode(), page
+
+
+def test_saving_again_after_a_stale_edit_replaces_the_other_change(workspace, member, login):
+    item = _item(workspace, "Old")
+    services.item_update(workspace=workspace, actor=None, item=item, version=1, title="Theirs")
+    client = login(member)
+    url = _url(workspace, "backlog:item-edit", item_id=item.id)
+    stale = client.post(url, {"title": "Mine", "version": 1})
+
+    again = client.post(
+        url, {"title": "Mine", "version": stale.context["edit_form"]["version"].value()}
+    )
+
+    item.refresh_from_db()
+    assert again.status_code == 302
+    assert (item.title, item.version) == ("Mine", 3)
