@@ -16,7 +16,8 @@ def compact_money(value: Decimal | float | int | None) -> str:
         return "—"
     amount = float(value)
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if amount >= size:
+        # Compare after rounding, so that 999,960 reads $1M and not $1000K.
+        if round(amount / size, 1) >= 1:
             short = f"{amount / size:.1f}".removesuffix(".0")
             return f"${short}{suffix}"
     return f"${amount:,.0f}"

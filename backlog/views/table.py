@@ -16,6 +16,7 @@ from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
+from pmhub.workspaces.roles import Role, role_allows
 from pmhub.workspaces.selectors import membership_list
 
 PAGE_SIZE = 50
@@ -63,7 +64,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "has_filters": filters.active,
         "backlog_is_empty": backlog_is_empty,
         # Dragging writes the manual order, which only the manual order shows.
-        "can_rank": request.membership.role != "viewer" and sort == "rank",
+        "can_rank": role_allows(request.membership.role, Role.EDITOR) and sort == "rank",
         "create_form": ItemCreateForm(areas=areas),
     }
     return render(request, "backlog/index.html", context)

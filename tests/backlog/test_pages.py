@@ -484,3 +484,21 @@ def test_saving_again_after_a_stale_edit_replaces_the_other_change(workspace, me
     item.refresh_from_db()
     assert again.status_code == 302
     assert (item.title, item.version) == ("Mine", 3)
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (None, "—"),
+        (Decimal(0), "—"),
+        (Decimal(950), "$950"),
+        (Decimal(12_000), "$12K"),
+        (Decimal(1_240_000), "$1.2M"),
+        (Decimal(999_960), "$1M"),
+        (Decimal(3_400_000_000), "$3.4B"),
+    ],
+)
+def test_compact_money(amount, shown):
+    from backlog.templatetags.backlog_format import compact_money
+
+    assert compact_money(amount) == shown
