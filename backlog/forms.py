@@ -14,9 +14,9 @@ from backlog.selectors import ItemFilters
 from pmhub.workspaces.models import Membership
 
 SORT_CHOICES = [
-    ("rank", "Manual order"),
-    ("customers", "Most customers"),
-    ("arr", "Most ARR"),
+    ("rank", "Rank"),
+    ("customers", "Customers"),
+    ("arr", "ARR"),
     ("created", "Newest"),
 ]
 
@@ -52,7 +52,7 @@ class ItemFilterForm(forms.Form):
         self.fields["area"].choices = _area_choices(areas, "Any area")
         self.fields["owner"].choices = _owner_choices(members, "Anyone")
         self.fields["q"].widget.attrs.update(
-            {"placeholder": "Search titles and descriptions…", "type": "search"}
+            {"placeholder": "Search items…", "type": "search"}
         )
 
     def _data(self) -> dict[str, Any]:
