@@ -51,9 +51,7 @@ class ItemFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = _area_choices(areas, "Any area")
         self.fields["owner"].choices = _owner_choices(members, "Anyone")
-        self.fields["q"].widget.attrs.update(
-            {"placeholder": "Search items…", "type": "search"}
-        )
+        self.fields["q"].widget.attrs.update({"placeholder": "Search items…", "type": "search"})
 
     def _data(self) -> dict[str, Any]:
         # A bad filter value (a stale link) is dropped, not refused: the list still shows.
