@@ -31,4 +31,5 @@ urlpatterns = [
         name="invitation-list",
     ),
     path("workspaces/<slug:workspace_slug>/", include("discovery.api.urls")),
+    path("workspaces/<slug:workspace_slug>/", include("backlog.api.urls")),
 ]

@@ -1,0 +1,262 @@
+"""The backlog items API: keyset pages, sorts, fields=, ETags and If-Match, bulk changes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from backlog import services
+from backlog.models import Item
+from discovery import services as discovery
+from tests.discovery.api_support import (
+    BASE,
+    DENIED_WRITER_IDS,
+    DENIED_WRITERS,
+    api_as,
+    client_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = f"{BASE}/items/"
+
+
+def _item(workspace, title, **extra):
+    return services.item_create(workspace=workspace, actor=None, title=title, **extra)
+
+
+@pytest.fixture
+def asked(workspace):
+    """Three items; "CSV" asked for by two customers (one Enterprise), "SSO" by one."""
+    big, _ = discovery.company_upsert(
+        workspace=workspace,
+        actor=None,
+        name="Big",
+        domain="big.test",
+        arr=Decimal("500000"),
+        segment="Enterprise",
+    )
+    ann, _ = discovery.customer_upsert(
+        workspace=workspace, actor=None, email="ann@big.test", company=big
+    )
+    bob, _ = discovery.customer_upsert(workspace=workspace, actor=None, email="bob@x.test")
+    items = {t: _item(workspace, t) for t in ("CSV", "SSO", "Dark mode")}
+    for customer, item in ((ann, "CSV"), (bob, "CSV"), (bob, "SSO")):
+        feedback = discovery.feedback_create(
+            workspace=workspace,
+            actor=None,
+            data=discovery.FeedbackInput(text=f"{item} please", customer_id=customer.id),
+        )
+        services.item_link_evidence(
+            workspace=workspace, actor=None, item=items[item], feedback_id=feedback.id
+        )
+    return items
+
+
+def test_the_list_is_in_manual_order_with_demand_figures(workspace, member, asked):
+    response = api_as(member, workspace).get(ITEMS)
+
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [r["title"] for r in rows] == ["CSV", "SSO", "Dark mode"]
+    csv = rows[0]
+    assert (csv["customer_count"], csv["company_count"], csv["arr"]) == (2, 1, "500000.00")
+    assert csv["demand_by_segment"]["Enterprise"]["customers"] == 1
+    assert csv["version"] == 1
+    assert "description" not in csv
+    assert response["ETag"].startswith('W/"')
+
+
+def test_sorts_filters_and_fields(workspace, member, asked):
+    client = api_as(member, workspace)
+
+    by_customers = client.get(ITEMS, {"sort": "customers", "fields": "title,customer_count"})
+    enterprise = client.get(ITEMS, {"segment": "Enterprise", "fields": "title"})
+    searched = client.get(ITEMS, {"q": "dark", "fields": "title"})
+    wrong = client.get(ITEMS, {"fields": "title,password"})
+
+    assert by_customers.json()["results"] == [
+        {"id": asked["CSV"].id, "title": "CSV", "customer_count": 2},
+        {"id": asked["SSO"].id, "title": "SSO", "customer_count": 1},
+        {"id": asked["Dark mode"].id, "title": "Dark mode", "customer_count": 0},
+    ]
+    assert [r["title"] for r in enterprise.json()["results"]] == ["CSV"]
+    assert [r["title"] for r in searched.json()["results"]] == ["Dark mode"]
+    assert wrong.status_code == 400
+    assert "password" in str(wrong.json())
+
+
+@pytest.mark.parametrize("sort", ["rank", "customers", "arr", "created"])
+def test_keyset_pages_walk_the_whole_list_once_in_constant_queries(workspace, member, sort):
+    for i in range(23):
+        _item(workspace, f"Item {i:02d}")
+    client = api_as(member, workspace)
+    client.get(ITEMS)  # The token's first use is recorded once; not part of a page's cost.
+    seen: list[int] = []
+    url, params = ITEMS, {"sort": sort, "page_size": 5}
+    counts = []
+    while url:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url, params).json()
+        counts.append(len(queries))
+        seen += [r["id"] for r in page["results"]]
+        url, params = page["next"], None
+    assert len(seen) == len(set(seen)) == 23
+    assert len(set(counts)) == 1
+
+
+def test_query_count_does_not_grow_with_page_size(workspace, member):
+    for i in range(60):
+        _item(workspace, f"Item {i}")
+    client = api_as(member, workspace)
+    client.get(ITEMS)
+    counts = {}
+    for size in (10, 50):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(ITEMS, {"page_size": size}).status_code == 200
+        counts[size] = len(queries)
+    assert counts[10] == counts[50]
+
+
+def test_a_tampered_cursor_is_refused(workspace, member, asked):
+    response = api_as(member, workspace).get(ITEMS, {"cursor": "bm90LWEtY3Vyc29y"})
+    assert response.status_code == 400
+    assert "cursor" in response.json()["message"]
+
+
+def test_etag_and_if_none_match(workspace, member, asked):
+    client = api_as(member, workspace)
+    url = f"{ITEMS}{asked['CSV'].id}/"
+    first = client.get(url)
+    assert first["ETag"] == f'"item-{asked["CSV"].id}-v1"'
+    assert first.json()["description"] == ""
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    listing = client.get(ITEMS)
+    assert client.get(ITEMS, HTTP_IF_NONE_MATCH=listing["ETag"]).status_code == 304
+
+
+def test_a_change_on_a_stale_version_is_refused_with_412(workspace, member, asked):
+    client = api_as(member, workspace)
+    url = f"{ITEMS}{asked['CSV'].id}/"
+    etag = client.get(url)["ETag"]
+
+    first = client.patch(url, {"title": "CSV export"}, format="json", HTTP_IF_MATCH=etag)
+    stale = client.patch(url, {"effort": 3}, format="json", HTTP_IF_MATCH=etag)
+    by_body = client.patch(url, {"effort": 3, "version": 1}, format="json")
+
+    assert first.status_code == 200
+    assert first["ETag"] == f'"item-{asked["CSV"].id}-v2"'
+    assert stale.status_code == 412
+    assert stale.json()["extra"] == {"version": 2}
+    assert by_body.status_code == 412
+    item = Item.objects.for_workspace(workspace).get(id=asked["CSV"].id)
+    assert (item.title, item.effort) == ("CSV export", None)
+
+
+def test_status_tags_and_decline_reason_through_patch(workspace, member, asked):
+    tag = discovery.tag_create(workspace=workspace, actor=None, name="Exports")
+    client = api_as(member, workspace)
+    url = f"{ITEMS}{asked['CSV'].id}/"
+
+    no_reason = client.patch(url, {"status": "declined"}, format="json")
+    declined = client.patch(
+        url,
+        {"status": "declined", "declined_reason": "Not now", "tag_ids": [tag.id]},
+        format="json",
+    )
+
+    assert no_reason.status_code == 400
+    assert declined.status_code == 200
+    body = declined.json()
+    assert (body["status"], body["declined_reason"]) == ("declined", "Not now")
+    assert [t["name"] for t in body["tags"]] == ["Exports"]
+
+
+def test_create_and_bulk_change_all_or_nothing(workspace, member, asked):
+    client = api_as(member, workspace)
+    created = client.post(ITEMS, {"title": "Audit log", "kind": "feature"}, format="json")
+    assert created.status_code == 201
+    assert created.json()["kind"] == "feature"
+
+    ok = client.post(
+        f"{ITEMS}bulk/",
+        {
+            "items": [
+                {"id": asked["CSV"].id, "status": "planned"},
+                {"id": asked["SSO"].id, "status": "planned", "effort": 5},
+            ]
+        },
+        format="json",
+    )
+    refused = client.post(
+        f"{ITEMS}bulk/",
+        {
+            "items": [
+                {"id": asked["Dark mode"].id, "status": "planned"},
+                {"id": asked["SSO"].id, "version": 1, "status": "new"},
+            ]
+        },
+        format="json",
+    )
+
+    assert ok.status_code == 200
+    assert ok.json()["updated"] == 2
+    assert refused.status_code == 412
+    assert "items[1]" in refused.json()["message"]
+    statuses = dict(Item.objects.for_workspace(workspace).values_list("title", "status"))
+    assert statuses["Dark mode"] == "new"  # The whole request rolled back.
+    assert statuses["SSO"] == "planned"
+
+
+def test_evidence_list_link_and_unlink(workspace, member, asked):
+    client = api_as(member, workspace)
+    url = f"{ITEMS}{asked['Dark mode'].id}/evidence/"
+    insight = discovery.insight_create(workspace=workspace, actor=None, title="Night owls")
+
+    linked = client.post(url, {"insight_id": insight.id}, format="json")
+    twice = client.post(url, {"insight_id": insight.id}, format="json")
+    evidence = client.get(f"{ITEMS}{asked['CSV'].id}/evidence/").json()
+    gone = client.delete(f"{url}{linked.json()[0]['id']}/")
+
+    assert linked.status_code == 201
+    assert len(twice.json()) == 1
+    assert [e["feedback"]["text"] for e in evidence] == ["CSV please", "CSV please"]
+    assert gone.status_code == 204
+    assert client.get(url).json() == []
+
+
+def test_another_workspaces_ids_are_unknown(workspace, other_workspace, member, asked):
+    theirs = _item(other_workspace, "Theirs")
+    insight = discovery.insight_create(workspace=other_workspace, actor=None, title="Theirs")
+    client = api_as(member, workspace)
+
+    assert client.get(f"{ITEMS}{theirs.id}/").status_code == 404
+    assert client.patch(f"{ITEMS}{theirs.id}/", {"title": "x"}, format="json").status_code == 404
+    linked = client.post(
+        f"{ITEMS}{asked['CSV'].id}/evidence/", {"insight_id": insight.id}, format="json"
+    )
+    assert linked.status_code == 400
+    assert (
+        client.post(f"{ITEMS}bulk/", {"items": [{"id": theirs.id, "title": "x"}]}, format="json")
+    ).status_code == 400
+    assert Item.objects.for_workspace(other_workspace).get().title == "Theirs"
+
+
+def test_viewers_read_but_do_not_change_priorities(workspace, viewer, asked):
+    client = api_as(viewer, workspace)
+    assert client.get(ITEMS).status_code == 200
+    assert (
+        client.patch(f"{ITEMS}{asked['CSV'].id}/", {"status": "planned"}, format="json")
+    ).status_code == 403
+
+
+@pytest.mark.parametrize(("who", "access", "code", "body"), DENIED_WRITERS, ids=DENIED_WRITER_IDS)
+def test_callers_who_may_not_write_cannot_create_items(
+    request, workspace, asked, who, access, code, body
+):
+    response = client_of(request, who, access).post(ITEMS, {"title": "x"}, format="json")
+    assert (response.status_code, response.json()) == (code, body)
+    assert Item.objects.for_workspace(workspace).count() == 3
