@@ -1,7 +1,9 @@
 """The item list as the API reads it: filters, sorts and keyset pages of plain rows.
 
 Pages are keyset-paginated on (sort column, id), so a page deep in the list costs what the first
-one costs, and the number of SQL statements per page is fixed (rows, then their tags).
+one costs, and the number of SQL statements per page is fixed (rows, their tags, their scores;
+plus the formula for a score sort). `score` sorts by the primary formula, `score:<id>` by one
+formula: (value DESC NULLS LAST, id DESC), joined from ItemScore.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any
 
 import orjson
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import F, FilteredRelation, Q, QuerySet
 
-from backlog.models import Item, ItemTag
+from backlog.models import Item, ItemScore, ItemTag, ScoringFormula
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.models import Workspace
 
@@ -73,6 +76,60 @@ class ItemFilters:
     segment: str = ""
     query: str = ""
     min_customers: int | None = None
+
+
+def item_merged_target(workspace: Workspace, item_id: int) -> int | None:
+    """The live item a merged item became, or None (not merged, or unknown here).
+
+    item_merge keeps merged_into pointing at a live item, so this is one query, one hop."""
+    return (
+        Item.objects.for_workspace(workspace)
+        .filter(id=item_id, merged_into__isnull=False)
+        .values_list("merged_into_id", flat=True)
+        .first()
+    )
+
+
+def score_formula(*, workspace: Workspace, sort: str) -> ScoringFormula | None:
+    """The formula a `score` / `score:<id>` sort names (None for the other sorts); an unknown
+    id, or no primary formula, is a ValidationError on `sort`."""
+    if sort != "score" and not sort.startswith("score:"):
+        return None
+    formulas = ScoringFormula.objects.for_workspace(workspace)
+    if sort == "score":
+        formula = formulas.filter(is_primary=True).first()
+    else:
+        formula_id = sort.removeprefix("score:")
+        formula = formulas.filter(id=int(formula_id)).first() if formula_id.isdigit() else None
+    if formula is None:
+        raise ValidationError({"sort": f"Unknown scoring formula in {sort!r}."})
+    return formula
+
+
+def is_sort(sort: str) -> bool:
+    """Whether `sort` names a sort (its formula, if any, is checked against the workspace later)."""
+    return (
+        sort in SORTS
+        or sort == "score"
+        or (sort.startswith("score:") and sort.removeprefix("score:").isdigit())
+    )
+
+
+def item_sorted(
+    *, workspace: Workspace, filters: ItemFilters | None = None, sort: str = "rank"
+) -> tuple[QuerySet[Item], ScoringFormula | None]:
+    """The filtered items in the sort's order (id last), and the formula of a score sort; a
+    score sort annotates `score_value`."""
+    qs = item_list(workspace=workspace, filters=filters)
+    formula = score_formula(workspace=workspace, sort=sort)
+    if formula is not None:
+        qs = qs.annotate(
+            formula_score=FilteredRelation("scores", condition=Q(scores__formula_id=formula.id)),
+            score_value=F("formula_score__value"),
+        ).order_by(F("score_value").desc(nulls_last=True), "-id")
+        return qs, formula
+    column, descending = SORTS[sort]
+    return qs.order_by(*((f"-{column}", "-id") if descending else (column, "id"))), None
 
 
 def item_list(*, workspace: Workspace, filters: ItemFilters | None = None) -> QuerySet[Item]:
@@ -134,6 +191,43 @@ def _decode(cursor: str, sort: str) -> tuple[Any, int]:
     return value, item_id
 
 
+def _score_page(
+    qs: QuerySet[Item], name: str, cursor: str, size: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    if cursor:
+        try:
+            sort, value, item_id = orjson.loads(
+                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            )
+            if sort != name or not isinstance(item_id, int) or isinstance(value, bool):
+                raise ValueError
+            if value is not None and not isinstance(value, int | float):
+                raise ValueError
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            raise BadCursor(
+                "This cursor is not valid for this list; start from the first page."
+            ) from exc
+        # Unknown scores sort last: after a known value come lower values, then every null.
+        if value is None:
+            qs = qs.filter(score_value__isnull=True, id__lt=item_id)
+        else:
+            qs = qs.filter(
+                Q(score_value__lt=value)
+                | Q(score_value=value, id__lt=item_id)
+                | Q(score_value__isnull=True)
+            )
+    rows = list(qs.values(*ROW_VALUES, "score_value")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = None
+    if more and rows:
+        raw = orjson.dumps([name, rows[-1]["score_value"], rows[-1]["id"]])
+        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    for row in rows:
+        del row["score_value"]
+    return rows, next_cursor
+
+
 def item_page(
     *,
     workspace: Workspace,
@@ -142,24 +236,50 @@ def item_page(
     cursor: str = "",
     size: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of rows (dicts of ROW_VALUES plus "tags") and the cursor of the next page."""
-    column, descending = SORTS[sort]
-    qs = item_list(workspace=workspace, filters=filters)
-    if cursor:
-        value, item_id = _decode(cursor, sort)
-        if descending:
-            qs = qs.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": item_id}))
-        else:
-            qs = qs.filter(Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": item_id}))
-    order = (f"-{column}", "-id") if descending else (column, "id")
-    rows = list(qs.order_by(*order).values(*ROW_VALUES)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    tags = item_tags(workspace=workspace, item_ids=[row["id"] for row in rows])
+    """One page of rows (dicts of ROW_VALUES plus "tags" and "scores") and the cursor of the
+    next page."""
+    qs, formula = item_sorted(workspace=workspace, filters=filters, sort=sort)
+    if formula is not None:
+        # The cursor names the formula, so a walk begun on `score` stops if the primary changes.
+        rows, next_cursor = _score_page(qs, f"score:{formula.id}", cursor, size)
+    else:
+        column, descending = SORTS[sort]
+        if cursor:
+            value, item_id = _decode(cursor, sort)
+            if descending:
+                qs = qs.filter(
+                    Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": item_id})
+                )
+            else:
+                qs = qs.filter(
+                    Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": item_id})
+                )
+        rows = list(qs.values(*ROW_VALUES)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        next_cursor = _encode(sort, rows[-1][column], rows[-1]["id"]) if more and rows else None
+    ids = [row["id"] for row in rows]
+    tags = item_tags(workspace=workspace, item_ids=ids)
+    scores = item_scores(workspace=workspace, item_ids=ids)
     for row in rows:
         row["tags"] = tags.get(row["id"], [])
-    next_cursor = _encode(sort, rows[-1][column], rows[-1]["id"]) if more and rows else None
+        row["scores"] = scores.get(row["id"], {})
     return rows, next_cursor
+
+
+def item_scores(*, workspace: Workspace, item_ids: list[int]) -> dict[int, dict[str, float | None]]:
+    """Each item's stored scores, {"<formula_id>": value}, in one query."""
+    scores: dict[int, dict[str, float | None]] = {}
+    if not item_ids:
+        return scores
+    for item_id, formula_id, value in (
+        ItemScore.objects.for_workspace(workspace)
+        .filter(item_id__in=item_ids)
+        .order_by("formula_id")
+        .values_list("item_id", "formula_id", "value")
+    ):
+        scores.setdefault(item_id, {})[str(formula_id)] = value
+    return scores
 
 
 def item_tags(*, workspace: Workspace, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

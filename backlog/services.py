@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min, Q
+from django.utils import timezone
 
 from backlog import scoring
 from backlog.models import (
@@ -17,8 +18,10 @@ from backlog.models import (
     Item,
     ItemCustomer,
     ItemEvidence,
+    ItemInputs,
     ItemTag,
     ProductArea,
+    ScoreChange,
 )
 from backlog.ranking import key_between
 from discovery.models import Customer, Feedback, Insight, Tag
@@ -526,3 +529,157 @@ def item_evidence_repoint_feedback(*, workspace: Workspace, source: int, target:
     moved = links.filter(feedback_id=source).update(feedback_id=target)
     item_demand_refresh(workspace=workspace, item_ids=item_ids)
     return moved
+
+
+# --- merging -----------------------------------------------------------------------------------
+# Importance order, so a merge keeps whichever of the two a customer gave more weight.
+_IMPORTANCE_ORDER = {
+    ItemCustomer.Importance.NICE_TO_HAVE: 0,
+    ItemCustomer.Importance.IMPORTANT: 1,
+    ItemCustomer.Importance.CRITICAL: 2,
+}
+
+
+def _merge_importance(workspace: Workspace, *, source: int, target: int) -> None:
+    """Give `target` each of `source`'s customers at the higher of the two importances; the
+    demand refresh that follows keeps these rows because the evidence now asks through
+    `target`."""
+    theirs = dict(
+        ItemCustomer.objects.for_workspace(workspace)
+        .filter(item_id=source)
+        .values_list("customer_id", "importance")
+    )
+    rows = ItemCustomer.objects.for_workspace(workspace).filter(item_id=target)
+    ours = dict(rows.values_list("customer_id", "importance"))
+    ItemCustomer.objects.bulk_create(
+        [
+            ItemCustomer(workspace=workspace, item_id=target, customer_id=c, importance=level)
+            for c, level in sorted(theirs.items())
+            if c not in ours
+        ],
+        ignore_conflicts=True,
+    )
+    for customer_id, level in theirs.items():
+        if customer_id in ours and _IMPORTANCE_ORDER[level] > _IMPORTANCE_ORDER[ours[customer_id]]:
+            rows.filter(customer_id=customer_id).update(importance=level, updated_at=timezone.now())
+
+
+@transaction.atomic
+def item_merge(*, workspace: Workspace, actor: User | None, duplicate: Item, into: Item) -> Item:
+    """Merge `duplicate` into `into` and return `into`: evidence, demand, tags, children and
+    score history move over, `into`'s blank scoring inputs are filled from the duplicate's, and
+    the duplicate stays (declined, pointing at `into`) so links to it still resolve.
+
+    Idempotent: merging again into the same item changes nothing. Both rows are locked in id
+    order for the whole merge.
+    """
+    if duplicate.id == into.id:
+        raise ApplicationError("An item cannot be merged into itself.")
+    rows = {
+        row.id: row
+        for row in Item.objects.for_workspace(workspace)
+        .select_for_update()
+        .filter(id__in=[duplicate.id, into.id])
+        .order_by("id")
+    }
+    if len(rows) != 2:
+        raise ValidationError({"into": "Unknown item."})
+    duplicate, into = rows[duplicate.id], rows[into.id]
+    if duplicate.merged_into_id == into.id:
+        return into
+    if duplicate.merged_into_id is not None:
+        raise ApplicationError(
+            f"Item #{duplicate.id} was already merged into #{duplicate.merged_into_id}."
+        )
+    if into.merged_into_id is not None:
+        raise ApplicationError(
+            f"Item #{into.id} was itself merged into #{into.merged_into_id}; merge into that one."
+        )
+    try:
+        # The duplicate's children move under `into`: a circle if `into` sits under it.
+        _check_no_cycle(workspace, duplicate.id, into.id)
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"Item #{into.id} sits under #{duplicate.id}; merging would put it under itself."
+        ) from exc
+
+    links = ItemEvidence.objects.for_workspace(workspace)
+    kept = links.filter(item_id=into.id)
+    dropped, _ = (
+        links.filter(item_id=duplicate.id)
+        .filter(
+            Q(insight_id__in=kept.exclude(insight_id=None).values("insight_id"))
+            | Q(feedback_id__in=kept.exclude(feedback_id=None).values("feedback_id"))
+        )
+        .delete()
+    )
+    _merge_importance(workspace, source=duplicate.id, target=into.id)
+    evidence = links.filter(item_id=duplicate.id).update(item_id=into.id, updated_at=timezone.now())
+
+    tag_ids = list(
+        ItemTag.objects.for_workspace(workspace)
+        .filter(item_id=duplicate.id)
+        .values_list("tag_id", flat=True)
+    )
+    ItemTag.objects.bulk_create(
+        [ItemTag(workspace=workspace, item_id=into.id, tag_id=t) for t in sorted(tag_ids)],
+        ignore_conflicts=True,
+    )
+    children = (
+        Item.objects.for_workspace(workspace)
+        .filter(parent_id=duplicate.id)
+        .update(parent_id=into.id, version=F("version") + 1, updated_at=timezone.now())
+    )
+    history = (
+        ScoreChange.objects.for_workspace(workspace)
+        .filter(item_id=duplicate.id)
+        .update(item_id=into.id, updated_at=timezone.now())
+    )
+    # Items merged earlier into the duplicate now point at `into`, so redirects take one hop.
+    Item.objects.for_workspace(workspace).filter(merged_into_id=duplicate.id).update(
+        merged_into_id=into.id, updated_at=timezone.now()
+    )
+    filled = _merge_inputs(workspace, source=duplicate.id, target=into.id)
+
+    duplicate.merged_into = into
+    duplicate.status = Item.Status.DECLINED
+    duplicate.declined_reason = f"Merged into #{into.id}"
+    _bump(duplicate, ["merged_into", "status", "declined_reason"])
+    into.version += 1
+    into.save(update_fields=["version", "updated_at"])
+    item_demand_refresh(workspace=workspace, item_ids=[duplicate.id, into.id])
+    if filled:
+        scoring.item_scores_recompute(
+            workspace=workspace,
+            item_ids=[into.id],
+            cause=f"merged #{duplicate.id}: inputs {', '.join(filled)}",
+            actor=actor,
+        )
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="item.merged",
+        target=into,
+        changes={
+            "merged": duplicate.id,
+            "evidence": evidence,
+            "evidence_dropped": dropped,
+            "tags": sorted(tag_ids),
+            "children": children,
+            "score_changes": history,
+            "inputs": filled,
+        },
+    )
+    return into
+
+
+def _merge_inputs(workspace: Workspace, *, source: int, target: int) -> list[str]:
+    """Fill `target`'s blank scoring inputs from `source`'s; returns the keys filled."""
+    inputs = ItemInputs.objects.for_workspace(workspace)
+    theirs = inputs.filter(item_id=source).values_list("values", flat=True).first() or {}
+    ours, _ = inputs.get_or_create(workspace=workspace, item_id=target)
+    filled = sorted(k for k, v in theirs.items() if v is not None and ours.values.get(k) is None)
+    if filled:
+        ours.values = {**ours.values, **{k: theirs[k] for k in filled}}
+        ours.save(update_fields=["values", "updated_at"])
+    return filled

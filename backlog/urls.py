@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from backlog.views import items, links, table
+from backlog.views import export, items, links, table
 
 app_name = "backlog"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *table.urlpatterns,
     *items.urlpatterns,
     *links.urlpatterns,
+    *export.urlpatterns,
 ]

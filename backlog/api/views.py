@@ -1,4 +1,5 @@
-"""The backlog REST API: items (list, one, create, change, bulk change) and their evidence.
+"""The backlog REST API: items (list, one, create, change, bulk change, merge, CSV export) and
+their evidence.
 
 Reads build rows from `values()` and encode them with orjson (the list is the hot path for
 engineers' tools); DRF serializers validate input and document the output. Every item carries
@@ -15,14 +16,31 @@ import orjson
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backlog import services
-from backlog.listing import ROW_VALUES, SORTS, ItemFilters, item_list, item_page, item_tags
+from backlog.export import item_csv_lines
+from backlog.listing import (
+    ROW_VALUES,
+    SORTS,
+    ItemFilters,
+    is_sort,
+    item_list,
+    item_merged_target,
+    item_page,
+    item_tags,
+)
 from backlog.models import DESCRIPTION_MAX_CHARS, Item, ItemEvidence
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.api.base import WorkspaceApiView
@@ -32,7 +50,11 @@ BULK_LIMIT = 1000
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 # What `fields=` may choose from; `id` always comes.
-FIELDS = (*(name for name in ROW_VALUES if "__" not in name), "owner", "area", "tags")
+FIELDS = (*(name for name in ROW_VALUES if "__" not in name), "owner", "area", "tags", "scores")
+SORT_HELP = (
+    f"One of {', '.join(sorted(SORTS))}; `score` (the primary formula, highest first, unknown "
+    "scores last) or `score:<formula id>`."
+)
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -62,6 +84,10 @@ class ItemOutputSerializer(serializers.Serializer):
     important_count = serializers.IntegerField()
     demand_by_segment = serializers.DictField()
     tags = serializers.ListField(child=serializers.DictField())
+    scores = serializers.DictField(
+        child=serializers.FloatField(allow_null=True),
+        help_text='{"<formula id>": value}; in list responses only. null: cannot be known.',
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -191,20 +217,45 @@ def _apply(
 
 
 # --- views -----------------------------------------------------------------------------------
+class ItemFilterSerializer(serializers.Serializer):
+    """The filters and sort of the item list, shared by the list and the CSV exports."""
+
+    status = serializers.MultipleChoiceField(choices=Item.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=Item.Kind.choices, required=False)
+    area = serializers.IntegerField(required=False, min_value=1, help_text="A product area id.")
+    owner = serializers.IntegerField(required=False, min_value=1, help_text="A user id.")
+    tag = serializers.IntegerField(required=False, min_value=1, help_text="A tag id.")
+    parent = serializers.IntegerField(required=False, min_value=1, help_text="An item id.")
+    segment = serializers.CharField(
+        required=False, max_length=80, help_text="Asked for by customers of this segment."
+    )
+    min_customers = serializers.IntegerField(required=False, min_value=0)
+    q = serializers.CharField(required=False, max_length=200, help_text="Full-text search.")
+    sort = serializers.CharField(default="rank", max_length=40, help_text=SORT_HELP)
+
+    def validate_sort(self, value: str) -> str:
+        if not is_sort(value):
+            raise serializers.ValidationError(SORT_HELP)
+        return value
+
+
+def item_filters(data: dict[str, Any]) -> ItemFilters:
+    """ItemFilters from an ItemFilterSerializer's validated data."""
+    return ItemFilters(
+        statuses=tuple(sorted(data.get("status", ()))),
+        kind=data.get("kind", ""),
+        area_id=data.get("area"),
+        owner_id=data.get("owner"),
+        tag_id=data.get("tag"),
+        parent_id=data.get("parent"),
+        segment=data.get("segment", ""),
+        min_customers=data.get("min_customers"),
+        query=data.get("q", ""),
+    )
+
+
 class ItemListCreateApi(WorkspaceApiView):
-    class FilterSerializer(serializers.Serializer):
-        status = serializers.MultipleChoiceField(choices=Item.Status.choices, required=False)
-        kind = serializers.ChoiceField(choices=Item.Kind.choices, required=False)
-        area = serializers.IntegerField(required=False, min_value=1, help_text="A product area id.")
-        owner = serializers.IntegerField(required=False, min_value=1, help_text="A user id.")
-        tag = serializers.IntegerField(required=False, min_value=1, help_text="A tag id.")
-        parent = serializers.IntegerField(required=False, min_value=1, help_text="An item id.")
-        segment = serializers.CharField(
-            required=False, max_length=80, help_text="Asked for by customers of this segment."
-        )
-        min_customers = serializers.IntegerField(required=False, min_value=0)
-        q = serializers.CharField(required=False, max_length=200, help_text="Full-text search.")
-        sort = serializers.ChoiceField(choices=sorted(SORTS), default="rank")
+    class FilterSerializer(ItemFilterSerializer):
         fields = serializers.CharField(
             required=False, help_text=f"Comma-separated, of: {', '.join(FIELDS)}."
         )
@@ -239,20 +290,9 @@ class ItemListCreateApi(WorkspaceApiView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        filters = ItemFilters(
-            statuses=tuple(sorted(data.get("status", ()))),
-            kind=data.get("kind", ""),
-            area_id=data.get("area"),
-            owner_id=data.get("owner"),
-            tag_id=data.get("tag"),
-            parent_id=data.get("parent"),
-            segment=data.get("segment", ""),
-            min_customers=data.get("min_customers"),
-            query=data.get("q", ""),
-        )
         rows, next_cursor = item_page(
             workspace=self.workspace,
-            filters=filters,
+            filters=item_filters(data),
             sort=data["sort"],
             cursor=data.get("cursor", ""),
             size=data["page_size"],
@@ -293,11 +333,19 @@ class ItemDetailApi(WorkspaceApiView):
         return item_list(workspace=workspace)
 
     @extend_schema(
-        responses=ItemOutputSerializer,
+        responses={
+            200: ItemOutputSerializer,
+            301: OpenApiResponse(
+                description="The item was merged: Location is the item it was merged into."
+            ),
+        },
         operation_id="backlog_items_retrieve",
-        summary="One item, with its ETag",
+        summary="One item, with its ETag (a merged item redirects to the one it became)",
     )
     def get(self, request: Request, item_id: int) -> HttpResponse:
+        target = item_merged_target(self.workspace, item_id)
+        if target is not None:
+            return HttpResponsePermanentRedirect(_item_api_url(request, self.workspace, target))
         row = _one(self.workspace, item_id)
         etag = _etag(item_id, row["version"])
         if etag in request.headers.get("If-None-Match", ""):
@@ -380,6 +428,84 @@ class ItemBulkApi(WorkspaceApiView):
                     raise ValidationError({f"items[{position}]": message}) from exc
                 versions[str(item_id)] = item.version
         return Response({"updated": len(versions), "versions": versions})
+
+
+def _item_api_url(request: Request, workspace: Workspace, item_id: int) -> str:
+    return request.build_absolute_uri(
+        reverse(
+            "api:backlog-item-detail",
+            kwargs={"workspace_slug": workspace.slug, "item_id": item_id},
+        )
+    )
+
+
+class ItemMergeApi(WorkspaceApiView):
+    @extend_schema_serializer(component_name="ItemMergeInput")
+    class InputSerializer(serializers.Serializer):
+        into = serializers.IntegerField(min_value=1, help_text="The item that stays.")
+
+    def get_workspace_queryset(self, workspace: Workspace) -> QuerySet[Item]:
+        # Merged items too: merging one again into the same item is a no-op, not a 404.
+        return Item.objects.for_workspace(workspace)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: ItemOutputSerializer},
+        summary="Merge this item into another: evidence, demand, tags, children, score history "
+        "move; this one is declined and its URL redirects (again: no-op)",
+    )
+    def post(self, request: Request, item_id: int) -> HttpResponse:
+        items = self.get_workspace_queryset(self.workspace)
+        duplicate = items.filter(id=item_id).first()
+        if duplicate is None:
+            raise Http404
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        into = items.filter(id=data.validated_data["into"]).first()
+        if into is None:
+            raise ValidationError({"into": "Unknown item."})
+        into = services.item_merge(
+            workspace=self.workspace, actor=request.user, duplicate=duplicate, into=into
+        )
+        return _json(_one(self.workspace, into.id), etag=_etag(into.id, into.version))
+
+
+def csv_response(lines: Any, filename: str) -> StreamingHttpResponse:
+    """A streamed CSV download of `lines`."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def item_page_url(request: Any, workspace: Workspace) -> str:
+    """The absolute URL of an item's page, with `{id}` for the item."""
+    marker = 999_999_999
+    url = reverse(
+        "backlog:item-detail", kwargs={"workspace_slug": workspace.slug, "item_id": marker}
+    )
+    return request.build_absolute_uri(url).replace(str(marker), "{id}")
+
+
+class ItemExportApi(WorkspaceApiView):
+    def get_workspace_queryset(self, workspace: Workspace) -> QuerySet[Item]:
+        return item_list(workspace=workspace)
+
+    @extend_schema(
+        parameters=[ItemFilterSerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        summary="The filtered, sorted item list as CSV, streamed (every item, no pages)",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        params = ItemFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        lines = item_csv_lines(
+            workspace=self.workspace,
+            filters=item_filters(data),
+            sort=data["sort"],
+            item_url=item_page_url(request, self.workspace),
+        )
+        return csv_response(lines, f"{self.workspace.slug}-backlog.csv")
 
 
 def _evidence_rows(workspace: Workspace, item_id: int) -> list[dict[str, Any]]:

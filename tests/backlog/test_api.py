@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backlog import services
+from backlog import scoring, services
 from backlog.models import Item
 from discovery import services as discovery
 from tests.discovery.api_support import (
@@ -260,3 +260,116 @@ def test_callers_who_may_not_write_cannot_create_items(
     response = client_of(request, who, access).post(ITEMS, {"title": "x"}, format="json")
     assert (response.status_code, response.json()) == (code, body)
     assert Item.objects.for_workspace(workspace).count() == 3
+
+
+# --- merge -----------------------------------------------------------------------------------
+def test_merge_through_the_api_and_the_merged_item_redirects(workspace, member, asked):
+    client = api_as(member, workspace)
+    sso, csv = asked["SSO"], asked["CSV"]
+
+    merged = client.post(f"{ITEMS}{sso.id}/merge/", {"into": csv.id}, format="json")
+    again = client.post(f"{ITEMS}{sso.id}/merge/", {"into": csv.id}, format="json")
+    old = client.get(f"{ITEMS}{sso.id}/")
+    listed = client.get(ITEMS, {"fields": "title"}).json()["results"]
+
+    assert merged.status_code == 200
+    assert (merged.json()["id"], merged.json()["evidence_count"]) == (csv.id, 3)
+    assert again.status_code == 200
+    assert old.status_code == 301
+    assert old["Location"] == f"http://testserver{ITEMS}{csv.id}/"
+    assert [r["title"] for r in listed] == ["CSV", "Dark mode"]
+
+
+def test_merge_refusals_through_the_api(workspace, other_workspace, member, asked):
+    client = api_as(member, workspace)
+    theirs = _item(other_workspace, "Theirs")
+    csv, sso, dark = asked["CSV"], asked["SSO"], asked["Dark mode"]
+    client.post(f"{ITEMS}{sso.id}/merge/", {"into": csv.id}, format="json")
+
+    into_merged = client.post(f"{ITEMS}{dark.id}/merge/", {"into": sso.id}, format="json")
+    into_theirs = client.post(f"{ITEMS}{dark.id}/merge/", {"into": theirs.id}, format="json")
+    theirs_into = client.post(f"{ITEMS}{theirs.id}/merge/", {"into": dark.id}, format="json")
+    itself = client.post(f"{ITEMS}{dark.id}/merge/", {"into": dark.id}, format="json")
+
+    assert into_merged.status_code == 400
+    assert f"itself merged into #{csv.id}" in into_merged.json()["message"]
+    assert into_theirs.status_code == 400
+    assert theirs_into.status_code == 404
+    assert itself.status_code == 400
+    assert Item.objects.for_workspace(workspace).get(id=dark.id).merged_into_id is None
+
+
+def test_viewers_cannot_merge(workspace, viewer, asked):
+    response = api_as(viewer, workspace).post(
+        f"{ITEMS}{asked['SSO'].id}/merge/", {"into": asked["CSV"].id}, format="json"
+    )
+    assert response.status_code == 403
+    assert Item.objects.for_workspace(workspace).get(id=asked["SSO"].id).merged_into_id is None
+
+
+# --- sort by score ---------------------------------------------------------------------------
+@pytest.fixture
+def scored(workspace):
+    """23 items: two never scored, the rest by RICE with ties (3 of each value) and nulls."""
+    from backlog.models import ItemScore, ScoringFormula
+
+    unscored = [_item(workspace, f"Old {i}") for i in range(2)]
+    scoring.scoring_defaults_ensure(workspace=workspace)
+    rice = ScoringFormula.objects.for_workspace(workspace).get(framework="rice")
+    items = [_item(workspace, f"Item {i:02d}") for i in range(21)]
+    values = {}
+    for i, item in enumerate(items):
+        value = None if i % 5 == 0 else float(i % 4)
+        ItemScore.objects.for_workspace(workspace).filter(item=item, formula=rice).update(
+            value=value
+        )
+        values[item.id] = value
+    values.update(dict.fromkeys((u.id for u in unscored), None))
+    return {"rice": rice, "values": values}
+
+
+def _walk(client, params):
+    seen, counts = [], []
+    url = ITEMS
+    while url:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url, params)
+        assert page.status_code == 200, page.json()
+        counts.append(len(queries))
+        seen += page.json()["results"]
+        url, params = page.json()["next"], None
+    return seen, counts
+
+
+@pytest.mark.parametrize("sort", ["score", "score:rice"])
+def test_score_sort_walks_every_page_highest_first_nulls_last(workspace, member, scored, sort):
+    rice = scored["rice"]
+    sort = sort.replace("rice", str(rice.id))
+    client = api_as(member, workspace)
+    client.get(ITEMS)
+
+    rows, counts = _walk(client, {"sort": sort, "page_size": 4})
+
+    expected = sorted(
+        scored["values"].items(),
+        key=lambda pair: (pair[1] is None, -(pair[1] or 0), -pair[0]),
+    )
+    assert [r["id"] for r in rows] == [item_id for item_id, _ in expected]
+    assert len(counts) == 6
+    # Each page: token, membership, formula, rows, tags, scores; the same on every page.
+    assert len(set(counts)) == 1
+    first = next(r for r in rows if scored["values"][r["id"]] is not None)
+    assert first["scores"][str(rice.id)] == scored["values"][first["id"]]
+
+
+def test_score_sort_refuses_unknown_formulas_and_foreign_cursors(
+    workspace, other_workspace, member, scored
+):
+    theirs = scoring.scoring_defaults_ensure(workspace=other_workspace)[0]
+    client = api_as(member, workspace)
+    page = client.get(ITEMS, {"sort": "score", "page_size": 2}).json()
+    cursor = page["next"].split("cursor=")[1].split("&")[0]
+
+    assert client.get(ITEMS, {"sort": f"score:{theirs.id}"}).status_code == 400
+    assert client.get(ITEMS, {"sort": "score:x"}).status_code == 400
+    assert client.get(ITEMS, {"sort": "arr", "cursor": cursor}).status_code == 400
