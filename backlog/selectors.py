@@ -7,10 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
-from backlog.models import Item, ItemCustomer, ItemEvidence, ProductArea
+from backlog.models import (
+    Item,
+    ItemCustomer,
+    ItemEvidence,
+    ItemInputs,
+    ItemScore,
+    ProductArea,
+    ScoreField,
+    ScoringFormula,
+    ScoringJob,
+)
 from pmhub.workspaces.models import Workspace
 
 
@@ -211,3 +221,122 @@ def item_customer_list(*, workspace: Workspace, item: Item) -> list[ItemCustomer
 
 def product_area_list(*, workspace: Workspace) -> QuerySet[ProductArea]:
     return ProductArea.objects.for_workspace(workspace).order_by(Lower("name"))
+
+
+# --- scores ------------------------------------------------------------------------------------
+def primary_formula_get(*, workspace: Workspace) -> ScoringFormula | None:
+    """The formula the table shows and sorts by, or None before scoring is set up."""
+    return ScoringFormula.objects.for_workspace(workspace).filter(is_primary=True).first()
+
+
+def formula_list(*, workspace: Workspace) -> list[ScoringFormula]:
+    return list(ScoringFormula.objects.for_workspace(workspace).order_by("position", "id"))
+
+
+def score_field_list(*, workspace: Workspace) -> list[ScoreField]:
+    return list(ScoreField.objects.for_workspace(workspace).order_by("name"))
+
+
+def scoring_job_latest(*, workspace: Workspace) -> list[ScoringJob]:
+    """The most recent recompute job of each formula that has one (one query)."""
+    return list(
+        ScoringJob.objects.for_workspace(workspace)
+        .select_related("formula")
+        .order_by("formula_id", "-id")
+        .distinct("formula_id")
+    )
+
+
+def item_score_list(*, workspace: Workspace, item: Item) -> dict[int, ItemScore]:
+    """The item's stored scores by formula id."""
+    return {
+        score.formula_id: score
+        for score in ItemScore.objects.for_workspace(workspace).filter(item_id=item.id)
+    }
+
+
+def item_inputs_values(*, workspace: Workspace, item: Item) -> dict[str, Any]:
+    """The scoring inputs set on the item ("rice.reach", a field's name), {} when none."""
+    values = (
+        ItemInputs.objects.for_workspace(workspace)
+        .filter(item_id=item.id)
+        .values_list("values", flat=True)
+        .first()
+    )
+    return values or {}
+
+
+def score_position(*, workspace: Workspace, formula_id: int, value: float | None) -> int | None:
+    """1 + how many items score strictly higher by the formula; None for an unknown score."""
+    if value is None:
+        return None
+    return 1 + (
+        ItemScore.objects.for_workspace(workspace)
+        .filter(formula_id=formula_id, value__gt=value)
+        .count()
+    )
+
+
+def _score_of(workspace: Workspace, formula_id: int | None) -> Subquery:
+    return Subquery(
+        ItemScore.objects.for_workspace(workspace)
+        .filter(item_id=OuterRef("id"), formula_id=formula_id)
+        .values("value")[:1]
+    )
+
+
+def item_page_with_scores(
+    *,
+    workspace: Workspace,
+    formula: ScoringFormula | None,
+    filters: ItemFilters | None = None,
+    sort: str = "rank",
+    after: tuple[str, int] | None = None,
+    size: int = 50,
+) -> tuple[list[dict[str, Any]], tuple[str, int] | None]:
+    """item_page with each row's `score` by `formula` (None without one), plus the sort
+    "score": highest first, unknown scores last, ties by id, keyset on (score, id). One query
+    whatever the page size: the score is a subquery on item_score_unique."""
+    qs = item_list(workspace=workspace, filters=filters)
+    fields: tuple[str, ...] = ROW_FIELDS
+    if formula is not None:
+        qs = qs.annotate(score=_score_of(workspace, formula.id))
+        fields = (*ROW_FIELDS, "score")
+    if sort != "score" or formula is None:
+        column, descending = _SORT_KEYS.get(sort, _SORT_KEYS["rank"])
+        if after is not None:
+            value, last_id = after
+            if descending:
+                qs = qs.filter(
+                    Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": last_id})
+                )
+            else:
+                qs = qs.filter(
+                    Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": last_id})
+                )
+        order: tuple[Any, ...] = (f"-{column}", "-id") if descending else (column, "id")
+    else:
+        column = "score"
+        if after is not None:
+            raw, last_id = after
+            if raw == "none":
+                qs = qs.filter(score__isnull=True, id__gt=last_id)
+            else:
+                value = float(raw)
+                qs = qs.filter(
+                    Q(score__lt=value) | Q(score=value, id__gt=last_id) | Q(score__isnull=True)
+                )
+        order = (F("score").desc(nulls_last=True), "id")
+    rows = list(qs.order_by(*order).values(*fields)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    for row in rows:
+        row.setdefault("score", None)
+    cursor = None
+    if more and rows:
+        last = rows[-1][column]
+        if column == "score":
+            cursor = ("none" if last is None else repr(last), rows[-1]["id"])
+        else:
+            cursor = (last.isoformat() if hasattr(last, "isoformat") else str(last), rows[-1]["id"])
+    return rows, cursor

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from backlog.views import export, items, links, table
+from backlog.views import export, items, links, scoring, table
 
 app_name = "backlog"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     *items.urlpatterns,
     *links.urlpatterns,
     *export.urlpatterns,
+    *scoring.urlpatterns,
 ]

@@ -145,7 +145,21 @@ def _backlog_objects(workspace, actor, discovery_ids: dict[str, int]) -> dict[st
     link = backlog.item_link_evidence(
         workspace=workspace, actor=actor, item=item, insight_id=discovery_ids["insight_id"]
     )
-    return {"item_id": item.id, "item_evidence_id": link.id}
+    from backlog import scoring
+
+    formula, job = scoring.formula_create(
+        workspace=workspace, actor=actor, name="Demand", source="customer_count + 1"
+    )
+    field = scoring.score_field_create(
+        workspace=workspace, actor=actor, name="fit", label="Strategic fit"
+    )
+    return {
+        "item_id": item.id,
+        "item_evidence_id": link.id,
+        "formula_id": formula.id,
+        "scoring_job_id": job.id,
+        "score_field_id": field.id,
+    }
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from backlog import selectors, services
 from backlog.forms import EvidenceLinkForm, ImportanceForm, ItemEditForm, ItemStatusForm
 from backlog.models import Item, ItemCustomer
+from backlog.views.scoring import scores_context
 from backlog.views.table import item_url
 from discovery import selectors as discovery
 from pmhub.core.exceptions import ApplicationError
@@ -99,8 +100,19 @@ def _context(request: HttpRequest, item: Item, **overrides: Any) -> dict[str, An
         "conflict": None,
         "status_form": ItemStatusForm(initial={"status": item.status}),
     }
+    if "scores" not in overrides:
+        context.update(scores_context(workspace, item))
+    else:
+        context.update(overrides.pop("scores"))
     context.update(overrides)
     return context
+
+
+def item_page_response(request: HttpRequest, item: Item, status: int, **overrides: Any):
+    """The item's page again, e.g. with the scoring inputs form's errors."""
+    return render(
+        request, "backlog/item_detail.html", _context(request, item, **overrides), status=status
+    )
 
 
 @workspace_view()

@@ -10,7 +10,14 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backlog import selectors, services
-from backlog.forms import ItemCreateForm, ItemFilterForm, ItemMoveForm, format_cursor, parse_cursor
+from backlog.forms import (
+    SORT_CHOICES,
+    ItemCreateForm,
+    ItemFilterForm,
+    ItemMoveForm,
+    format_cursor,
+    parse_cursor,
+)
 from backlog.models import Item
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
@@ -28,19 +35,41 @@ def item_url(workspace_slug: str, item_id: int) -> str:
     )
 
 
+def _score_cursor(value: str) -> tuple[str, int] | None:
+    """`<score or none>_<id>` from a "Load more" link of the score sort; None when malformed."""
+    raw, _, row_id = value.rpartition("_")
+    try:
+        number = int(row_id)
+        if raw != "none":
+            float(raw)
+    except ValueError:
+        return None
+    return (raw, number) if raw else None
+
+
 @workspace_view()
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """The backlog table. Queries: areas, members (the filters' choices), rows (area and owner
-    joined); +1 when the page is empty, to tell a new backlog from a narrow filter."""
+    """The backlog table. Queries: areas, members (the filters' choices), the primary formula,
+    rows (area and owner joined, the primary score as a subquery); +1 when the page is empty, to
+    tell a new backlog from a narrow filter."""
     workspace = request.workspace
     areas = list(selectors.product_area_list(workspace=workspace))
     members = list(membership_list(workspace=workspace))
+    primary = selectors.primary_formula_get(workspace=workspace)
     form = ItemFilterForm(request.GET or None, areas=areas, members=members)
+    if primary is not None:
+        form.fields["sort"].choices = [("score", primary.name), *SORT_CHOICES]
     filters, sort = form.filters(), form.sort_value()
-    after = parse_cursor(request.GET.get("after", ""), sort)
-    rows, next_cursor = selectors.item_page(
-        workspace=workspace, filters=filters, sort=sort, after=after, size=PAGE_SIZE
+    raw_after = request.GET.get("after", "")
+    after = _score_cursor(raw_after) if sort == "score" else parse_cursor(raw_after, sort)
+    rows, next_cursor = selectors.item_page_with_scores(
+        workspace=workspace,
+        formula=primary,
+        filters=filters,
+        sort=sort,
+        after=after,
+        size=PAGE_SIZE,
     )
     query = request.GET.copy()
     query.pop("after", None)
@@ -66,6 +95,7 @@ def index(request: HttpRequest) -> HttpResponse:
         # Dragging writes the manual order, which only the manual order shows.
         "can_rank": role_allows(request.membership.role, Role.EDITOR) and sort == "rank",
         "create_form": ItemCreateForm(areas=areas),
+        "primary": primary,
     }
     return render(request, "backlog/index.html", context)
 
