@@ -123,7 +123,7 @@ def _formula_values(framework: str, row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _item_rows(workspace: Workspace, item_ids: Collection[int] | None) -> Iterator[dict[str, Any]]:
     """Each item's id, title, effort, demand and inputs, in one query (all items: None)."""
-    items = Item.objects.for_workspace(workspace)
+    items = Item.objects.for_workspace(workspace).filter(merged_into__isnull=True)
     if item_ids is not None:
         items = items.filter(id__in=item_ids)
     return (

@@ -19,6 +19,7 @@ from backlog.models import (
     ItemCustomer,
     ItemEvidence,
     ItemInputs,
+    ItemScore,
     ItemTag,
     ProductArea,
     ScoreChange,
@@ -645,6 +646,8 @@ def item_merge(*, workspace: Workspace, actor: User | None, duplicate: Item, int
     duplicate.status = Item.Status.DECLINED
     duplicate.declined_reason = f"Merged into #{into.id}"
     _bump(duplicate, ["merged_into", "status", "declined_reason"])
+    # A merged item no longer competes: its scores go, so it takes no position in rankings.
+    ItemScore.objects.for_workspace(workspace).filter(item_id=duplicate.id).delete()
     into.version += 1
     into.save(update_fields=["version", "updated_at"])
     item_demand_refresh(workspace=workspace, item_ids=[duplicate.id, into.id])

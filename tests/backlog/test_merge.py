@@ -9,7 +9,15 @@ from django.core.exceptions import ValidationError
 
 from backlog import scoring, services
 from backlog.listing import item_merged_target
-from backlog.models import Item, ItemCustomer, ItemEvidence, ItemInputs, ItemTag, ScoreChange
+from backlog.models import (
+    Item,
+    ItemCustomer,
+    ItemEvidence,
+    ItemInputs,
+    ItemScore,
+    ItemTag,
+    ScoreChange,
+)
 from discovery import services as discovery
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.models import AuditEvent
@@ -198,3 +206,17 @@ def test_a_chain_of_merges_points_at_the_live_item(workspace, pair):
     assert item_merged_target(workspace, kept.id) == final.id
     assert item_merged_target(workspace, final.id) is None
     assert _fresh(workspace, final).evidence_count == 2
+
+
+def test_a_merged_item_leaves_the_score_rankings(workspace):
+    formulas = scoring.scoring_defaults_ensure(workspace=workspace)
+    keep, dup = _item(workspace, "Keep", effort=2), _item(workspace, "Dup", effort=1)
+    scoring.item_scores_recompute(workspace=workspace, item_ids=None, cause="test")
+    assert {s.item_id for s in ItemScore.objects.for_workspace(workspace)} == {keep.id, dup.id}
+
+    services.item_merge(workspace=workspace, actor=None, duplicate=dup, into=keep)
+    scoring.item_scores_recompute(workspace=workspace, item_ids=None, cause="again")
+
+    scored = set(ItemScore.objects.for_workspace(workspace).values_list("item_id", flat=True))
+    assert scored == {keep.id}
+    assert scoring.item_ids_by_score(workspace=workspace, formula=formulas[0]) == [keep.id]
