@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backlog import selectors, services
 from backlog.forms import EvidenceLinkForm, ImportanceForm, ItemEditForm, ItemStatusForm
+from backlog.listing import item_merged_target
 from backlog.models import Item, ItemCustomer
 from backlog.views.scoring import scores_context
 from backlog.views.table import item_url
@@ -118,6 +119,10 @@ def item_page_response(request: HttpRequest, item: Item, status: int, **override
 @workspace_view()
 @require_GET
 def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    # A merged item's old address leads to the item it was merged into.
+    target = item_merged_target(request.workspace, item_id)
+    if target is not None:
+        return redirect(item_url(request.workspace.slug, target))
     item = _item(request, item_id)
     context = _context(request, item)
     if request.htmx and "find" in request.GET:

@@ -220,3 +220,13 @@ def test_a_merged_item_leaves_the_score_rankings(workspace):
     scored = set(ItemScore.objects.for_workspace(workspace).values_list("item_id", flat=True))
     assert scored == {keep.id}
     assert scoring.item_ids_by_score(workspace=workspace, formula=formulas[0]) == [keep.id]
+
+
+def test_a_merged_items_page_leads_to_the_item_it_became(workspace, member, login):
+    keep, dup = _item(workspace, "Keep"), _item(workspace, "Dup")
+    services.item_merge(workspace=workspace, actor=None, duplicate=dup, into=keep)
+
+    response = login(member).get(f"/w/acme/backlog/items/{dup.id}/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/w/acme/backlog/items/{keep.id}/"
