@@ -63,7 +63,7 @@ class ItemFilterForm(forms.Form):
     def filters(self) -> ItemFilters:
         data = self._data()
         return ItemFilters(
-            status=data.get("status") or "",
+            statuses=(data["status"],) if data.get("status") else (),
             kind=data.get("kind") or "",
             area_id=_optional_id(data.get("area")),
             owner_id=_optional_id(data.get("owner")),

@@ -1,4 +1,5 @@
-"""The item list as the API reads it: filters, sorts and keyset pages of plain rows.
+"""The item list as the API and the CSV export read it: sorts (score sorts included) and
+keyset pages of plain rows over selectors.item_list, whose filters the table shares.
 
 Pages are keyset-paginated on (sort column, id), so a page deep in the list costs what the first
 one costs, and the number of SQL statements per page is fixed (rows, their tags, their scores;
@@ -9,30 +10,19 @@ formula: (value DESC NULLS LAST, id DESC), joined from ItemScore.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import ValidationError
 from django.db.models import F, FilteredRelation, Q, QuerySet
 
 from backlog.models import Item, ItemScore, ItemTag, ScoringFormula
+from backlog.selectors import ITEM_SORTS as SORTS
+from backlog.selectors import ItemFilters, item_list
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.models import Workspace
-
-# sort name -> (column, descending). Every sort ends on id, in the same direction.
-SORTS: dict[str, tuple[str, bool]] = {
-    "rank": ("rank", False),
-    "customers": ("customer_count", True),
-    "companies": ("company_count", True),
-    "arr": ("arr", True),
-    "evidence": ("evidence_count", True),
-    "created": ("created_at", True),
-    "updated": ("updated_at", True),
-}
 
 ROW_VALUES = (
     "id",
@@ -62,20 +52,6 @@ ROW_VALUES = (
 
 class BadCursor(ApplicationError):
     """A cursor this list did not hand out (or for another sort)."""
-
-
-@dataclass(frozen=True)
-class ItemFilters:
-    statuses: tuple[str, ...] = ()
-    kind: str = ""
-    area_id: int | None = None
-    owner_id: int | None = None
-    tag_id: int | None = None
-    parent_id: int | None = None
-    # Items asked for by customers of this segment.
-    segment: str = ""
-    query: str = ""
-    min_customers: int | None = None
 
 
 def item_merged_target(workspace: Workspace, item_id: int) -> int | None:
@@ -130,37 +106,6 @@ def item_sorted(
         return qs, formula
     column, descending = SORTS[sort]
     return qs.order_by(*((f"-{column}", "-id") if descending else (column, "id"))), None
-
-
-def item_list(*, workspace: Workspace, filters: ItemFilters | None = None) -> QuerySet[Item]:
-    """The workspace's items (merged ones left out), narrowed by `filters`."""
-    filters = filters or ItemFilters()
-    qs = Item.objects.for_workspace(workspace).filter(merged_into__isnull=True)
-    if filters.statuses:
-        qs = qs.filter(status__in=filters.statuses)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    if filters.area_id:
-        qs = qs.filter(area_id=filters.area_id)
-    if filters.owner_id:
-        qs = qs.filter(owner_id=filters.owner_id)
-    if filters.parent_id:
-        qs = qs.filter(parent_id=filters.parent_id)
-    if filters.tag_id:
-        qs = qs.filter(
-            id__in=ItemTag.objects.for_workspace(workspace)
-            .filter(tag_id=filters.tag_id)
-            .values("item_id")
-        )
-    if filters.segment:
-        qs = qs.filter(demand_by_segment__has_key=filters.segment)
-    if filters.min_customers is not None:
-        qs = qs.filter(customer_count__gte=filters.min_customers)
-    if filters.query:
-        qs = qs.filter(
-            search_vector=SearchQuery(filters.query, search_type="websearch", config="english")
-        )
-    return qs
 
 
 def _encode(sort: str, value: Any, item_id: int) -> str:

@@ -16,6 +16,7 @@ from backlog.models import (
     ItemEvidence,
     ItemInputs,
     ItemScore,
+    ItemTag,
     ProductArea,
     ScoreField,
     ScoringFormula,
@@ -53,17 +54,20 @@ def item_ids_asked_through(
     return item_ids
 
 
-# --- the backlog table -------------------------------------------------------------------------
-SORTS = ("rank", "customers", "arr", "created")
-
-# Per sort: the column the keyset runs on, and whether it runs downwards (largest first). The id
-# breaks ties in the same direction, so (value, id) is a total order and a cursor is exact.
-_SORT_KEYS: dict[str, tuple[str, bool]] = {
+# --- the item list (the table, the API and the CSV export) -----------------------------------
+# sort name -> (column, descending). Every sort ends on id in the same direction, so
+# (value, id) is a total order and a keyset cursor is exact.
+ITEM_SORTS: dict[str, tuple[str, bool]] = {
     "rank": ("rank", False),
     "customers": ("customer_count", True),
+    "companies": ("company_count", True),
     "arr": ("arr", True),
+    "evidence": ("evidence_count", True),
     "created": ("created_at", True),
+    "updated": ("updated_at", True),
 }
+# The sorts the table offers.
+SORTS = ("rank", "customers", "arr", "created")
 
 ROW_FIELDS = (
     "id",
@@ -87,29 +91,58 @@ ROW_FIELDS = (
 
 @dataclass(frozen=True)
 class ItemFilters:
-    status: str = ""
+    statuses: tuple[str, ...] = ()
     kind: str = ""
     area_id: int | None = None
     owner_id: int | None = None
+    tag_id: int | None = None
+    parent_id: int | None = None
+    # Items asked for by customers of this segment.
+    segment: str = ""
     query: str = ""
+    min_customers: int | None = None
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.kind or self.area_id or self.owner_id or self.query)
+        return any(
+            (
+                self.statuses,
+                self.kind,
+                self.area_id,
+                self.owner_id,
+                self.tag_id,
+                self.parent_id,
+                self.segment,
+                self.query,
+                self.min_customers is not None,
+            )
+        )
 
 
 def item_list(*, workspace: Workspace, filters: ItemFilters | None = None) -> QuerySet[Item]:
     """Live (not merged) items of the workspace narrowed by `filters`, in no particular order."""
     filters = filters or ItemFilters()
     qs = Item.objects.for_workspace(workspace).filter(merged_into__isnull=True)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+    if filters.statuses:
+        qs = qs.filter(status__in=filters.statuses)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
     if filters.area_id:
         qs = qs.filter(area_id=filters.area_id)
     if filters.owner_id:
         qs = qs.filter(owner_id=filters.owner_id)
+    if filters.parent_id:
+        qs = qs.filter(parent_id=filters.parent_id)
+    if filters.tag_id:
+        qs = qs.filter(
+            id__in=ItemTag.objects.for_workspace(workspace)
+            .filter(tag_id=filters.tag_id)
+            .values("item_id")
+        )
+    if filters.segment:
+        qs = qs.filter(demand_by_segment__has_key=filters.segment)
+    if filters.min_customers is not None:
+        qs = qs.filter(customer_count__gte=filters.min_customers)
     if filters.query:
         words = SearchQuery(filters.query, config="english", search_type="websearch")
         qs = qs.filter(Q(title__icontains=filters.query) | Q(search_vector=words))
@@ -128,7 +161,7 @@ def item_page(
 
     One query whatever the page size: plain values, the area and owner joined.
     """
-    column, descending = _SORT_KEYS.get(sort, _SORT_KEYS["rank"])
+    column, descending = ITEM_SORTS.get(sort, ITEM_SORTS["rank"])
     qs = item_list(workspace=workspace, filters=filters)
     if after is not None:
         value, last_id = after
@@ -303,7 +336,7 @@ def item_page_with_scores(
         qs = qs.annotate(score=_score_of(workspace, formula.id))
         fields = (*ROW_FIELDS, "score")
     if sort != "score" or formula is None:
-        column, descending = _SORT_KEYS.get(sort, _SORT_KEYS["rank"])
+        column, descending = ITEM_SORTS.get(sort, ITEM_SORTS["rank"])
         if after is not None:
             value, last_id = after
             if descending:

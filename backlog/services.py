@@ -460,9 +460,13 @@ def item_demand_refresh(*, workspace: Workspace, item_ids: Iterable[int]) -> Non
 
 
 def _refresh_one(workspace: Workspace, item_id: int) -> None:
-    links = ItemEvidence.objects.for_workspace(workspace).filter(item_id=item_id)
-    insight_ids = [i for i in links.values_list("insight_id", flat=True) if i is not None]
-    feedback_ids = [f for f in links.values_list("feedback_id", flat=True) if f is not None]
+    links = list(
+        ItemEvidence.objects.for_workspace(workspace)
+        .filter(item_id=item_id)
+        .values_list("insight_id", "feedback_id")
+    )
+    insight_ids = [insight for insight, _ in links if insight is not None]
+    feedback_ids = [feedback for _, feedback in links if feedback is not None]
     asking = asking_customer_ids(
         workspace=workspace, insight_ids=insight_ids, feedback_ids=feedback_ids
     )
