@@ -101,6 +101,10 @@ class ItemFilters:
     segment: str = ""
     query: str = ""
     min_customers: int | None = None
+    # A score range by one formula (inclusive; either end may be open). Unknown scores never match.
+    score_formula_id: int | None = None
+    score_min: float | None = None
+    score_max: float | None = None
 
     @property
     def active(self) -> bool:
@@ -115,6 +119,8 @@ class ItemFilters:
                 self.segment,
                 self.query,
                 self.min_customers is not None,
+                self.score_formula_id is not None
+                and (self.score_min is not None or self.score_max is not None),
             )
         )
 
@@ -143,6 +149,17 @@ def item_list(*, workspace: Workspace, filters: ItemFilters | None = None) -> Qu
         qs = qs.filter(demand_by_segment__has_key=filters.segment)
     if filters.min_customers is not None:
         qs = qs.filter(customer_count__gte=filters.min_customers)
+    if filters.score_formula_id is not None and (
+        filters.score_min is not None or filters.score_max is not None
+    ):
+        scores = ItemScore.objects.for_workspace(workspace).filter(
+            formula_id=filters.score_formula_id, value__isnull=False
+        )
+        if filters.score_min is not None:
+            scores = scores.filter(value__gte=filters.score_min)
+        if filters.score_max is not None:
+            scores = scores.filter(value__lte=filters.score_max)
+        qs = qs.filter(id__in=scores.values("item_id"))
     if filters.query:
         words = SearchQuery(filters.query, config="english", search_type="websearch")
         qs = qs.filter(Q(title__icontains=filters.query) | Q(search_vector=words))
