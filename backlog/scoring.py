@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Aggregate, F, FloatField, Max
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
@@ -338,6 +338,16 @@ def _job_start(
 ) -> ScoringJob:
     from backlog.tasks import scores_recompute_task
 
+    # Every item gets its row at once (unknown until the job reaches it), so a list sorted by
+    # this formula, which walks item_score_rank, shows every item from the start.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO backlog_itemscore"
+            " (workspace_id, item_id, formula_id, value, reason, created_at, updated_at)"
+            " SELECT workspace_id, id, %s, NULL, %s, now(), now() FROM backlog_item"
+            " WHERE workspace_id = %s ON CONFLICT (item_id, formula_id) DO NOTHING",
+            [formula.id, "Being computed.", workspace.id],
+        )
     job = ScoringJob.objects.create(
         workspace=workspace,
         formula=formula,
