@@ -390,3 +390,39 @@ def item_page_with_scores(
         else:
             cursor = (last.isoformat() if hasattr(last, "isoformat") else str(last), rows[-1]["id"])
     return rows, cursor
+
+
+# --- evidence seen from Discovery ------------------------------------------------------------
+ITEMS_CITING_LIMIT = 50
+
+
+def items_citing(
+    *,
+    workspace: Workspace,
+    feedback_id: int | None = None,
+    insight_id: int | None = None,
+    limit: int = ITEMS_CITING_LIMIT,
+) -> list[ItemEvidence]:
+    """The links making this feedback item or insight evidence of live backlog items, each with
+    its item (title, status, customers) loaded, in backlog order; one query. At most `limit`
+    + 1 rows, so a caller can tell that there are more than it shows."""
+    if (feedback_id is None) == (insight_id is None):
+        raise ValueError("Give a feedback id or an insight id.")
+    source = {"feedback_id": feedback_id} if feedback_id is not None else {"insight_id": insight_id}
+    return list(
+        ItemEvidence.objects.for_workspace(workspace)
+        .filter(**source, item__merged_into__isnull=True)
+        .select_related("item")
+        .only(
+            "id",
+            "item_id",
+            "insight_id",
+            "feedback_id",
+            "item__id",
+            "item__title",
+            "item__kind",
+            "item__status",
+            "item__customer_count",
+        )
+        .order_by("item__rank", "item_id")[: limit + 1]
+    )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
@@ -25,8 +24,16 @@ from backlog.models import (
     ScoreChange,
 )
 from backlog.ranking import key_between
-from discovery.models import Customer, Feedback, Insight, Tag
-from discovery.selectors import asking_customer_ids
+from discovery.models import (
+    Company,
+    Customer,
+    Evidence,
+    Feedback,
+    Highlight,
+    Insight,
+    InterviewParticipant,
+    Tag,
+)
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.audit import audit_record
 from pmhub.workspaces.models import Membership, Workspace
@@ -451,75 +458,197 @@ def item_customer_importance_set(
     return row
 
 
+@transaction.atomic
 def item_demand_refresh(*, workspace: Workspace, item_ids: Iterable[int]) -> None:
     """Recount the demand of these items from their evidence: who asked (each customer once,
-    their importance kept), their companies, ARR and segments. In id order, so that locks are
-    taken in one order."""
-    for item_id in sorted(set(item_ids)):
-        _refresh_one(workspace, item_id)
+    their importance kept), their companies, ARR and segments.
+
+    Set-based: three statements whatever the number of items, links and customers (lock the
+    items in id order, so concurrent recounts take locks in one order; bring ItemCustomer in
+    step with who asks; write every figure from aggregates), then the scores that read demand.
+    An item with 12,000 links recounts in tens of milliseconds; no row reaches Python.
+    """
+    ids = sorted(set(item_ids))
+    if not ids:
+        return
+    params = {
+        "workspace": workspace.id,
+        "items": ids,
+        "nice": ItemCustomer.Importance.NICE_TO_HAVE,
+        "important": ItemCustomer.Importance.IMPORTANT,
+        "critical": ItemCustomer.Importance.CRITICAL,
+    }
+    with connection.cursor() as cursor:
+        for statement in _demand_statements():
+            cursor.execute(statement, params)
+    for item_id in ids:
+        scoring.item_demand_scores_refresh(workspace=workspace, item_id=item_id)
 
 
-def _refresh_one(workspace: Workspace, item_id: int) -> None:
-    links = list(
-        ItemEvidence.objects.for_workspace(workspace)
-        .filter(item_id=item_id)
-        .values_list("insight_id", "feedback_id")
+@functools.cache
+def _demand_statements() -> tuple[str, str, str]:
+    """The recount's statements with the models' table names filled in (built once)."""
+    tables = {
+        "item": Item._meta.db_table,
+        "item_evidence": ItemEvidence._meta.db_table,
+        "item_customer": ItemCustomer._meta.db_table,
+        "feedback": Feedback._meta.db_table,
+        "evidence": Evidence._meta.db_table,
+        "highlight": Highlight._meta.db_table,
+        "participant": InterviewParticipant._meta.db_table,
+        "customer": Customer._meta.db_table,
+        "company": Company._meta.db_table,
+    }
+    asking = _ASKING_SQL.format(**tables)
+    return (
+        _DEMAND_LOCK_SQL.format(**tables),
+        _DEMAND_CUSTOMERS_SQL.format(asking=asking, **tables),
+        _DEMAND_FIGURES_SQL.format(**tables),
     )
-    insight_ids = [insight for insight, _ in links if insight is not None]
-    feedback_ids = [feedback for _, feedback in links if feedback is not None]
-    asking = asking_customer_ids(
-        workspace=workspace, insight_ids=insight_ids, feedback_ids=feedback_ids
+
+
+# Every table is read within the workspace (STYLE T4), joins included.
+_DEMAND_LOCK_SQL = """
+    SELECT id FROM {item}
+    WHERE workspace_id = %(workspace)s AND id = ANY(%(items)s::bigint[])
+    ORDER BY id FOR UPDATE
+"""
+
+# Who asks for each item: the same four paths as discovery.selectors.asking_customer_ids (the
+# feedback's writer; for an insight, the writers of the feedback it cites, of the feedback its
+# highlights come from, and the participants of the interviews they come from), as one set.
+_ASKING_SQL = """
+    links AS (
+        SELECT item_id, insight_id, feedback_id FROM {item_evidence}
+        WHERE workspace_id = %(workspace)s AND item_id = ANY(%(items)s::bigint[])
+    ),
+    cited AS (
+        SELECT links.item_id, e.feedback_id, e.highlight_id
+        FROM links JOIN {evidence} e
+            ON e.insight_id = links.insight_id AND e.workspace_id = %(workspace)s
+        WHERE links.insight_id IS NOT NULL
+    ),
+    cited_highlights AS (
+        SELECT cited.item_id, h.feedback_id, h.interview_id
+        FROM cited JOIN {highlight} h
+            ON h.id = cited.highlight_id AND h.workspace_id = %(workspace)s
+    ),
+    asking AS (
+        SELECT links.item_id, f.customer_id
+        FROM links JOIN {feedback} f ON f.id = links.feedback_id AND f.workspace_id = %(workspace)s
+        WHERE f.customer_id IS NOT NULL
+        UNION
+        SELECT cited.item_id, f.customer_id
+        FROM cited JOIN {feedback} f ON f.id = cited.feedback_id AND f.workspace_id = %(workspace)s
+        WHERE f.customer_id IS NOT NULL
+        UNION
+        SELECT ch.item_id, f.customer_id
+        FROM cited_highlights ch
+        JOIN {feedback} f ON f.id = ch.feedback_id AND f.workspace_id = %(workspace)s
+        WHERE f.customer_id IS NOT NULL
+        UNION
+        SELECT ch.item_id, p.customer_id
+        FROM cited_highlights ch
+        JOIN {participant} p ON p.interview_id = ch.interview_id AND p.workspace_id = %(workspace)s
     )
-    rows = ItemCustomer.objects.for_workspace(workspace).filter(item_id=item_id)
-    current = set(rows.values_list("customer_id", flat=True))
-    rows.filter(customer_id__in=current - asking).delete()
-    ItemCustomer.objects.bulk_create(
-        [
-            ItemCustomer(workspace=workspace, item_id=item_id, customer_id=c)
-            for c in sorted(asking - current)
-        ],
-        ignore_conflicts=True,
+"""
+
+# One statement: rows of customers who no longer ask go, new askers come in as nice to have;
+# the rows that stay keep the importance a PM set. The DELETE and the INSERT touch disjoint
+# rows, so running them in one snapshot is safe. NOT IN (no NULLs on either side here) rather
+# than NOT EXISTS: it becomes a hashed subplan whatever the row estimates, where NOT EXISTS
+# against a CTE became a nested loop (1,500 x 1,500 rows, 220 ms) on freshly filled tables.
+_DEMAND_CUSTOMERS_SQL = """
+    WITH {asking},
+    gone AS (
+        DELETE FROM {item_customer} ic
+        WHERE ic.workspace_id = %(workspace)s AND ic.item_id = ANY(%(items)s::bigint[])
+            AND (ic.item_id, ic.customer_id) NOT IN (SELECT item_id, customer_id FROM asking)
+        RETURNING 1
+    ),
+    added AS (
+        INSERT INTO {item_customer}
+            (workspace_id, created_at, updated_at, item_id, customer_id, importance)
+        SELECT %(workspace)s, now(), now(), item_id, customer_id, %(nice)s FROM asking
+        ON CONFLICT (item_id, customer_id) DO NOTHING
+        RETURNING 1
     )
-    importance = dict(
-        ItemCustomer.objects.for_workspace(workspace)
-        .filter(item_id=item_id)
-        .values_list("customer_id", "importance")
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM added)
+"""
+
+# Every figure from the (now current) ItemCustomer rows and the links. A company counts once
+# per item, and so does its ARR; its segment is the company's, so per-segment company and ARR
+# figures come from the distinct companies too. Customers without a company count under "".
+# Sums of numeric(…, 2) print as "1200000.00", and no company as "0", as Decimal's str did.
+_DEMAND_FIGURES_SQL = """
+    WITH asked AS (
+        SELECT ic.item_id, ic.importance, c.company_id, co.arr,
+            COALESCE(co.segment, '') AS segment
+        FROM {item_customer} ic
+        JOIN {customer} c ON c.id = ic.customer_id AND c.workspace_id = %(workspace)s
+        LEFT JOIN {company} co ON co.id = c.company_id AND co.workspace_id = %(workspace)s
+        WHERE ic.workspace_id = %(workspace)s AND ic.item_id = ANY(%(items)s::bigint[])
+    ),
+    companies AS (
+        SELECT DISTINCT item_id, company_id, arr, segment FROM asked WHERE company_id IS NOT NULL
+    ),
+    people AS (
+        SELECT item_id, count(*) AS customers,
+            count(*) FILTER (WHERE importance = %(critical)s) AS critical,
+            count(*) FILTER (WHERE importance = %(important)s) AS important
+        FROM asked GROUP BY item_id
+    ),
+    firms AS (
+        SELECT item_id, count(*) AS companies, COALESCE(sum(arr), 0) AS arr
+        FROM companies GROUP BY item_id
+    ),
+    segment_people AS (
+        SELECT item_id, segment, count(*) AS customers FROM asked GROUP BY item_id, segment
+    ),
+    segment_firms AS (
+        SELECT item_id, segment, count(*) AS companies, sum(arr) AS arr
+        FROM companies GROUP BY item_id, segment
+    ),
+    segments AS (
+        SELECT sp.item_id, jsonb_object_agg(sp.segment, jsonb_build_object(
+            'customers', sp.customers,
+            'companies', COALESCE(sf.companies, 0),
+            'arr', COALESCE(sf.arr, 0)::text
+        )) AS demand
+        FROM segment_people sp LEFT JOIN segment_firms sf USING (item_id, segment)
+        GROUP BY sp.item_id
+    ),
+    links AS (
+        SELECT item_id, count(*) AS evidence FROM {item_evidence}
+        WHERE workspace_id = %(workspace)s AND item_id = ANY(%(items)s::bigint[])
+        GROUP BY item_id
+    ),
+    figures AS (
+        SELECT ids.id,
+            COALESCE(links.evidence, 0) AS evidence,
+            COALESCE(people.customers, 0) AS customers,
+            COALESCE(firms.companies, 0) AS companies,
+            COALESCE(firms.arr, 0) AS arr,
+            COALESCE(people.critical, 0) AS critical,
+            COALESCE(people.important, 0) AS important,
+            COALESCE(segments.demand, '{{}}'::jsonb) AS demand
+        FROM unnest(%(items)s::bigint[]) AS ids(id)
+        LEFT JOIN links ON links.item_id = ids.id
+        LEFT JOIN people ON people.item_id = ids.id
+        LEFT JOIN firms ON firms.item_id = ids.id
+        LEFT JOIN segments ON segments.item_id = ids.id
     )
-    people = (
-        Customer.objects.for_workspace(workspace)
-        .filter(id__in=asking)
-        .values_list("id", "company_id", "company__arr", "company__segment")
-    )
-    companies: dict[int, tuple[Decimal, str]] = {}
-    by_segment: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"customers": 0, "companies": set(), "arr": Decimal(0)}
-    )
-    for _customer_id, company_id, arr, segment in people:
-        bucket = by_segment[segment or ""]
-        bucket["customers"] += 1
-        if company_id is not None and company_id not in companies:
-            companies[company_id] = (arr or Decimal(0), segment or "")
-            bucket["companies"].add(company_id)
-            bucket["arr"] += arr or Decimal(0)
-    Item.objects.for_workspace(workspace).filter(id=item_id).update(
-        evidence_count=len(insight_ids) + len(feedback_ids),
-        customer_count=len(asking),
-        company_count=len(companies),
-        arr=sum((arr for arr, _ in companies.values()), Decimal(0)),
-        critical_count=sum(1 for v in importance.values() if v == ItemCustomer.Importance.CRITICAL),
-        important_count=sum(
-            1 for v in importance.values() if v == ItemCustomer.Importance.IMPORTANT
-        ),
-        demand_by_segment={
-            segment: {
-                "customers": bucket["customers"],
-                "companies": len(bucket["companies"]),
-                "arr": str(bucket["arr"]),
-            }
-            for segment, bucket in sorted(by_segment.items())
-        },
-    )
-    scoring.item_demand_scores_refresh(workspace=workspace, item_id=item_id)
+    UPDATE {item} i SET
+        evidence_count = figures.evidence,
+        customer_count = figures.customers,
+        company_count = figures.companies,
+        arr = figures.arr,
+        critical_count = figures.critical,
+        important_count = figures.important,
+        demand_by_segment = figures.demand
+    FROM figures
+    WHERE i.id = figures.id AND i.workspace_id = %(workspace)s
+"""
 
 
 def item_evidence_repoint_feedback(*, workspace: Workspace, source: int, target: int) -> int:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from backlog import selectors, services
@@ -256,7 +257,13 @@ def item_evidence_unlink(request: HttpRequest, item_id: int, item_evidence_id: i
     services.item_unlink_evidence(
         workspace=request.workspace, actor=request.user, evidence=evidence
     )
-    messages.success(request, "Evidence unlinked.")
+    messages.success(request, f"Unlinked from the backlog item “{item.title}”.")
+    # Discovery's pages unlink too and come back to themselves; only a path on this site.
+    back = request.POST.get("next", "")
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect(item_url(request.workspace.slug, item.id) + "#evidence")
 
 

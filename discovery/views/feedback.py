@@ -16,6 +16,7 @@ from discovery import duplicates, selectors, services
 from discovery.highlight_text import is_placed, marked_text
 from discovery.interview_forms import FeedbackEditForm, LinkInsightForm, StatusForm, TagIdForm
 from discovery.models import Feedback
+from discovery.views.insights import backlog_links_context
 from discovery.views.interviews import create_highlight_from_post
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
@@ -81,6 +82,7 @@ def feedback_detail(request: HttpRequest, feedback_id: int) -> HttpResponse:
         "source_text": feedback.text,
         # A query only for a flagged item: the page's count stays pinned for the others.
         "duplicate_of": duplicates.duplicate_of_get(workspace=workspace, feedback=feedback),
+        **backlog_links_context(request, feedback_id=feedback.id),
     }
     return render(request, "discovery/feedback_detail.html", context)
 

@@ -34,6 +34,28 @@ def _insight_url(workspace_slug: str, insight_id: int) -> str:
     )
 
 
+def backlog_links_context(
+    request: HttpRequest, *, feedback_id: int | None = None, insight_id: int | None = None
+) -> dict[str, Any]:
+    """The "Backlog" side block of a feedback item's or an insight's page: the backlog items it
+    is evidence for (one query, at most ITEMS_CITING_LIMIT shown) and the link picker's query."""
+    # Lazily, as discovery.services does: the backlog imports discovery.
+    from backlog.selectors import ITEMS_CITING_LIMIT, items_citing
+
+    links = items_citing(
+        workspace=request.workspace,
+        feedback_id=feedback_id,
+        insight_id=insight_id,
+        limit=ITEMS_CITING_LIMIT,
+    )
+    source = f"feedback_id={feedback_id}" if feedback_id is not None else f"insight_id={insight_id}"
+    return {
+        "backlog_links": links[:ITEMS_CITING_LIMIT],
+        "backlog_more": len(links) > ITEMS_CITING_LIMIT,
+        "link_query": source,
+    }
+
+
 def _insight(request: HttpRequest, insight_id: int) -> Insight:
     return object_or_404(selectors.insight_get, workspace=request.workspace, insight_id=insight_id)
 
@@ -184,6 +206,7 @@ def insight_detail(request: HttpRequest, insight_id: int) -> HttpResponse:
         "find": find,
         "candidates": _candidates(request, insight, find),
         "trend": _trend(request, insight),
+        **backlog_links_context(request, insight_id=insight.id),
     }
     return render(request, "discovery/insight_detail.html", context)
 

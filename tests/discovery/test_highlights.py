@@ -381,8 +381,9 @@ def test_the_feedback_page_query_count_does_not_grow_with_highlights(
 
     # session; user; membership (+workspace); switcher memberships; the feedback (+customer,
     # company); its taggings (+tag); its pending suggestions (+tag); highlights; their taggings
-    # (+tag); the workspace's tags; insights to link; insights citing it.
-    with django_assert_num_queries(12):
+    # (+tag); the workspace's tags; insights to link; insights citing it; backlog items citing
+    # it (+item).
+    with django_assert_num_queries(13):
         response = client.get(f"{BASE}/feedback/{desk.feedback.id}/")
 
     assert len(response.context["highlights"]) == count

@@ -383,8 +383,8 @@ def test_the_insight_page_query_count_does_not_grow_with_evidence(
 
     # session; user; membership (+workspace); switcher memberships; the insight; its author; its
     # evidence (+feedback, highlight, transcript, customers, companies, who linked); the
-    # customers behind it; the trend's weekly counts.
-    with django_assert_num_queries(9):
+    # customers behind it; the trend's weekly counts; the backlog items citing it (+item).
+    with django_assert_num_queries(10):
         response = client.get(f"{BASE}/insights/{desk.insight.id}/")
 
     assert len(response.context["evidence"]) == 2 * pieces
