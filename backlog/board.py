@@ -272,8 +272,8 @@ def matrix_values(
 
 # --- the matrix: layout ----------------------------------------------------------------------
 # The drawing's coordinate system; the SVG scales to its container through `viewBox`.
-WIDTH = 760
-HEIGHT = 520
+WIDTH = 680
+HEIGHT = 480
 PLOT_LEFT = 68
 PLOT_RIGHT = WIDTH - 16
 PLOT_TOP = 12

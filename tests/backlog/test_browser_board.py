@@ -113,7 +113,7 @@ def test_pm_moves_cards_with_the_mouse_and_the_keyboard(
 ):
     workspace, items = desk
     base = live_server.url
-    page.set_viewport_size({"width": 1440, "height": 900})
+    page.set_viewport_size({"width": 1280, "height": 860})
     _log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/board/")
     considering, planned = _column(page, "considering"), _column(page, "planned")
@@ -180,7 +180,7 @@ def test_pm_reads_the_matrix_and_switches_an_axis(
     live_server, page: Page, desk, screenshots, console_errors
 ):
     base = live_server.url
-    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.set_viewport_size({"width": 1280, "height": 1000})
     _log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/board/")
     page.keyboard.press("3")
