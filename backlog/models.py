@@ -377,3 +377,51 @@ class ScoringJob(WorkspaceOwnedModel):
 
     def __str__(self) -> str:
         return f"Scoring job {self.pk} ({self.status})"
+
+
+# --- saved views (backlog.saved_views) -------------------------------------------------------
+class SavedView(WorkspaceOwnedModel):
+    """A named set of the backlog's filters and sort, opened as a table, a board or a matrix;
+    shared with the workspace or kept for the person who made it."""
+
+    class Layout(models.TextChoices):
+        TABLE = "table", "Table"
+        BOARD = "board", "Board"
+        MATRIX = "matrix", "Matrix"
+
+    name = models.CharField(max_length=80)
+    layout = models.CharField(max_length=6, choices=Layout.choices, default=Layout.TABLE)
+    # The page's GET parameters, cleaned by backlog.saved_views: {"status": ["new"], "sort": "arr"}
+    params = models.JSONField(default=dict, blank=True)
+    is_shared = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "workspace",
+                Lower("name"),
+                condition=models.Q(is_shared=True),
+                name="saved_view_unique_shared_name",
+            ),
+            models.UniqueConstraint(
+                "workspace",
+                "created_by",
+                Lower("name"),
+                condition=models.Q(is_shared=False),
+                name="saved_view_unique_personal_name",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "position", "id"], name="saved_view_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -153,7 +153,18 @@ def _backlog_objects(workspace, actor, discovery_ids: dict[str, int]) -> dict[st
     field = scoring.score_field_create(
         workspace=workspace, actor=actor, name="fit", label="Strategic fit"
     )
+    from backlog import saved_views
+    from pmhub.workspaces.models import Membership
+
+    view = saved_views.saved_view_create(
+        workspace=workspace,
+        membership=Membership.objects.for_workspace(workspace).get(user=actor),
+        name="Planned",
+        params={"status": ["planned"]},
+        is_shared=True,
+    )
     return {
+        "saved_view_id": view.id,
         "item_id": item.id,
         "item_evidence_id": link.id,
         "formula_id": formula.id,

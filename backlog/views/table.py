@@ -1,32 +1,50 @@
-"""The backlog table: filters, sorts, keyset pages, a new item, and moves in the manual order."""
+"""The backlog table: filters, sorts, keyset pages, cells edited in place, saved views, a new
+item, and moves in the manual order."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from backlog import selectors, services
+from backlog import saved_views, selectors, services, table
 from backlog.forms import (
-    SORT_CHOICES,
+    ItemCellForm,
     ItemCreateForm,
     ItemFilterForm,
     ItemMoveForm,
+    SavedViewCreateForm,
+    SavedViewRenameForm,
+    SavedViewUpdateForm,
     format_cursor,
     parse_cursor,
 )
-from backlog.models import Item
+from backlog.models import Item, ProductArea, SavedView
+from backlog.table import InputColumn
+from discovery import selectors as discovery_selectors
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
+from pmhub.workspaces.models import Membership
 from pmhub.workspaces.roles import Role, role_allows
 from pmhub.workspaces.selectors import membership_list
 
 PAGE_SIZE = 50
+# The page each layout of a saved view opens; board and matrix arrive with their pages.
+LAYOUT_URL_NAMES = {
+    SavedView.Layout.TABLE: "backlog:index",
+    SavedView.Layout.BOARD: "backlog:board",
+    SavedView.Layout.MATRIX: "backlog:matrix",
+}
+# Parameters of a page that are not part of a view: its cursor and the open view itself.
+NOT_VIEW_PARAMS = ("after", "view")
 
 
 def item_url(workspace_slug: str, item_id: int) -> str:
@@ -47,19 +65,106 @@ def _score_cursor(value: str) -> tuple[str, int] | None:
     return (raw, number) if raw else None
 
 
+def _row_decorate(
+    row: dict[str, Any], extras: dict[str, Any], columns: list[InputColumn]
+) -> dict[str, Any]:
+    """What a row's cells show: labels, the owner's name, the effort and each input column."""
+    row["status_label"] = Item.Status(row["status"]).label
+    row["kind_label"] = Item.Kind(row["kind"]).label
+    row["owner_name"] = row["owner__name"] or (row["owner__email"] or "").split("@")[0]
+    row["version"] = extras.get("version")
+    effort = extras.get("effort")
+    row["effort"] = "" if effort is None else f"{effort:g}"
+    inputs = extras.get("inputs") or {}
+    row["cells"] = [
+        {
+            "column": column,
+            "value": "" if inputs.get(column.key) is None else f"{inputs[column.key]:g}",
+            "shown": column.shown(inputs.get(column.key)),
+            # RICE reads the item's effort while its own is unset: shown dimmed, as a hint.
+            "fallback": row["effort"]
+            if column.key == "rice.effort" and inputs.get(column.key) is None
+            else "",
+        }
+        for column in columns
+    ]
+    return row
+
+
+def _editor_context(areas: list[ProductArea], members: list[Membership]) -> dict[str, Any]:
+    """The choices the table's cell editors offer (rendered once, as templates)."""
+    return {
+        "status_choices": Item.Status.choices,
+        "area_choices": [(str(a.id), a.name) for a in areas],
+        "owner_choices": [(str(m.user_id), m.user.display_name) for m in members],
+    }
+
+
+def _layout_url(workspace_slug: str, layout: str) -> str:
+    """The page of a layout; the table until the board and matrix pages exist."""
+    kwargs = {"workspace_slug": workspace_slug}
+    try:
+        return reverse(LAYOUT_URL_NAMES.get(layout, "backlog:index"), kwargs=kwargs)
+    except NoReverseMatch:
+        return reverse("backlog:index", kwargs=kwargs)
+
+
+def saved_view_url(workspace_slug: str, view: SavedView) -> str:
+    query = saved_views.saved_view_query(view)
+    query["view"] = str(view.id)
+    return f"{_layout_url(workspace_slug, view.layout)}?{query.urlencode()}"
+
+
+def saved_views_context(request: HttpRequest, *, layout: str) -> dict[str, Any]:
+    """The views bar of a backlog page (one query): the workspace's shared views and the
+    person's own, which is open (`?view=<id>`), and whether the page's filters differ from it."""
+    workspace, membership = request.workspace, request.membership
+    views = list(saved_views.saved_view_list(workspace=workspace, user=request.user))
+    open_id = request.GET.get("view", "")
+    current = next((v for v in views if str(v.id) == open_id), None)
+    params = saved_views.saved_view_params_clean(request.GET)
+    query = request.GET.copy()
+    for name in NOT_VIEW_PARAMS:
+        query.pop(name, None)
+    return {
+        "saved_views": [
+            {
+                "view": view,
+                "url": saved_view_url(workspace.slug, view),
+                "is_current": view is current,
+            }
+            for view in views
+        ],
+        "current_view": current,
+        "current_view_changed": current is not None and params != current.params,
+        "current_view_can_change": current is not None
+        and saved_views.can_change_saved_view(membership, current),
+        "can_share_views": saved_views.can_share_saved_view(membership),
+        "view_layout": layout,
+        "view_query": query.urlencode(),
+        "all_items_url": _layout_url(workspace.slug, layout),
+    }
+
+
 @workspace_view()
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """The backlog table. Queries: areas, members (the filters' choices), the primary formula,
-    rows (area and owner joined, the primary score as a subquery); +1 when the page is empty, to
-    tell a new backlog from a narrow filter."""
+    """The backlog table. Queries: areas, members, tags and segments (the filters' choices), the
+    primary formula, the saved views, rows (area and owner joined, the primary score as a
+    subquery), the rows' versions, efforts and inputs; +1 when the page is empty, to tell a new
+    backlog from a narrow filter."""
     workspace = request.workspace
     areas = list(selectors.product_area_list(workspace=workspace))
     members = list(membership_list(workspace=workspace))
     primary = selectors.primary_formula_get(workspace=workspace)
-    form = ItemFilterForm(request.GET or None, areas=areas, members=members)
-    if primary is not None:
-        form.fields["sort"].choices = [("score", primary.name), *SORT_CHOICES]
+    form = ItemFilterForm(
+        request.GET or None,
+        areas=areas,
+        members=members,
+        tags=discovery_selectors.tag_list(workspace=workspace),
+        segments=discovery_selectors.company_segments(workspace=workspace),
+        formula=primary,
+    )
     filters, sort = form.filters(), form.sort_value()
     raw_after = request.GET.get("after", "")
     after = _score_cursor(raw_after) if sort == "score" else parse_cursor(raw_after, sort)
@@ -79,10 +184,11 @@ def index(request: HttpRequest) -> HttpResponse:
         query["after"] = format_cursor(next_cursor)
         next_url = f"?{query.urlencode()}"
     backlog_is_empty = not rows and not selectors.item_list(workspace=workspace).exists()
+    columns = table.input_columns(workspace=workspace, formula=primary)
+    extras = table.table_row_extras(workspace=workspace, item_ids=[r["id"] for r in rows])
     for row in rows:
-        row["status_label"] = Item.Status(row["status"]).label
-        row["kind_label"] = Item.Kind(row["kind"]).label
-        row["owner_name"] = row["owner__name"] or (row["owner__email"] or "").split("@")[0]
+        _row_decorate(row, extras.get(row["id"], {}), columns)
+    can_edit = role_allows(request.membership.role, Role.EDITOR)
     context = {
         "form": form,
         "rows": rows,
@@ -93,9 +199,13 @@ def index(request: HttpRequest) -> HttpResponse:
         "has_filters": filters.active,
         "backlog_is_empty": backlog_is_empty,
         # Dragging writes the manual order, which only the manual order shows.
-        "can_rank": role_allows(request.membership.role, Role.EDITOR) and sort == "rank",
+        "can_rank": can_edit and sort == "rank",
+        "can_edit_cells": can_edit,
         "create_form": ItemCreateForm(areas=areas),
         "primary": primary,
+        "input_columns": columns,
+        **_editor_context(areas, members),
+        **saved_views_context(request, layout=SavedView.Layout.TABLE),
     }
     return render(request, "backlog/index.html", context)
 
@@ -155,8 +265,199 @@ def item_move(request: HttpRequest, item_id: int) -> HttpResponse:
     return redirect("backlog:index", workspace_slug=workspace.slug)
 
 
+def _row_html(request: HttpRequest, item_id: int) -> str:
+    """One row of the table as it stands now, as the table renders it (editable cells)."""
+    workspace = request.workspace
+    primary = selectors.primary_formula_get(workspace=workspace)
+    columns = table.input_columns(workspace=workspace, formula=primary)
+    row = table.table_row_get(workspace=workspace, item_id=item_id, formula=primary)
+    _row_decorate(row, row, columns)
+    context = {"row": row, "primary": primary, "can_edit_cells": True, "can_rank": False}
+    return render_to_string("backlog/_table_row.html", context, request=request)
+
+
+def _first_message(exc: ValidationError) -> str:
+    return exc.messages[0] if exc.messages else "This value was refused."
+
+
+@workspace_view()
+@require_POST
+def item_cell(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Save one cell of the table (status, owner, area, effort, an input of the primary
+    formula) begun on the item's `version`.
+
+    backlog.js asks for JSON: the row as it now stands, or a 400 saying what is wrong with the
+    value, or a 409 with the row as someone else left it. A plain form post is redirected back
+    to the table with the same message.
+    """
+    workspace = request.workspace
+    item = object_or_404(selectors.item_get, workspace=workspace, item_id=item_id)
+    primary = selectors.primary_formula_get(workspace=workspace)
+    cells = [
+        *table.ITEM_CELLS,
+        *(c.key for c in table.input_columns(workspace=workspace, formula=primary)),
+    ]
+    form = ItemCellForm(request.POST, cells=cells)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    status, message = 200, ""
+    if not form.is_valid():
+        status = 400
+        message = next(iter(form.errors.values()))[0]
+    else:
+        data = form.cleaned_data
+        try:
+            table.item_cell_set(
+                workspace=workspace,
+                actor=request.user,
+                item=item,
+                version=data["version"],
+                field=data["field"],
+                value=data["value"],
+                reason=data["reason"],
+            )
+        except services.ItemGoneError as exc:
+            raise Http404(exc.message) from exc
+        except services.StaleItemError as exc:
+            status, message = 409, exc.message
+        except ApplicationError as exc:
+            status, message = 400, exc.message
+        except ValidationError as exc:
+            status, message = 400, _first_message(exc)
+        else:
+            message = f"Saved “{item.title}”."
+    if not wants_json:
+        (messages.success if status == 200 else messages.error)(request, message)
+        return redirect("backlog:index", workspace_slug=workspace.slug)
+    body = {"message": message}
+    if status != 400:
+        body["row"] = _row_html(request, item.id)
+    return JsonResponse(body, status=status)
+
+
+# --- saved views -----------------------------------------------------------------------------
+def _saved_view(request: HttpRequest, saved_view_id: int) -> SavedView:
+    return object_or_404(
+        saved_views.saved_view_get,
+        workspace=request.workspace,
+        user=request.user,
+        saved_view_id=saved_view_id,
+    )
+
+
+def _refused(request: HttpRequest, exc: ValidationError | ApplicationError) -> None:
+    text = exc.message if isinstance(exc, ApplicationError) else _first_message(exc)
+    messages.error(request, text)
+
+
+# Anyone in the workspace keeps views; sharing one takes an editor (backlog.saved_views).
+VIEW_ROLES = {"POST": Role.VIEWER}
+
+
+@workspace_view()
+@require_GET
+def saved_view_open(request: HttpRequest, saved_view_id: int) -> HttpResponse:
+    """A view's stable link: its page (table, board or matrix) with its filters."""
+    view = _saved_view(request, saved_view_id)
+    return redirect(saved_view_url(request.workspace.slug, view))
+
+
+@workspace_view(roles=VIEW_ROLES)
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    """Save the page's filters and sort as a view, then open it."""
+    workspace = request.workspace
+    form = SavedViewCreateForm(request.POST)
+    fallback = _layout_url(workspace.slug, request.POST.get("layout", ""))
+    if not form.is_valid():
+        messages.error(request, "Name the view (at most 80 characters).")
+        return redirect(f"{fallback}?{request.POST.get('query', '')}")
+    data = form.cleaned_data
+    try:
+        view = saved_views.saved_view_create(
+            workspace=workspace,
+            membership=request.membership,
+            name=data["name"],
+            params=QueryDict(data["query"]),
+            layout=data["layout"],
+            is_shared=data["is_shared"],
+        )
+    except (ValidationError, ApplicationError) as exc:
+        _refused(request, exc)
+        return redirect(f"{fallback}?{data['query']}")
+    messages.success(request, f"Saved the view “{view.name}”.")
+    return redirect(saved_view_url(workspace.slug, view))
+
+
+@workspace_view(roles=VIEW_ROLES)
+@require_POST
+def saved_view_update(request: HttpRequest, saved_view_id: int) -> HttpResponse:
+    """Save the page's filters into the view, or share it or keep it personal."""
+    view = _saved_view(request, saved_view_id)
+    form = SavedViewUpdateForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved_views.saved_view_update(
+                workspace=request.workspace,
+                membership=request.membership,
+                view=view,
+                params=QueryDict(data["query"]) if "query" in request.POST else None,
+                is_shared={"shared": True, "personal": False}.get(data["sharing"]),
+            )
+        except (ValidationError, ApplicationError) as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, f"Updated the view “{view.name}”.")
+    else:
+        messages.error(request, "That change is not understood; reload the page.")
+    return redirect(saved_view_url(request.workspace.slug, view))
+
+
+@workspace_view(roles=VIEW_ROLES)
+@require_POST
+def saved_view_rename(request: HttpRequest, saved_view_id: int) -> HttpResponse:
+    view = _saved_view(request, saved_view_id)
+    form = SavedViewRenameForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the view (at most 80 characters).")
+    else:
+        try:
+            saved_views.saved_view_rename(
+                workspace=request.workspace,
+                membership=request.membership,
+                view=view,
+                name=form.cleaned_data["name"],
+            )
+        except (ValidationError, ApplicationError) as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, f"Renamed the view to “{view.name}”.")
+    return redirect(saved_view_url(request.workspace.slug, view))
+
+
+@workspace_view(roles=VIEW_ROLES)
+@require_POST
+def saved_view_delete(request: HttpRequest, saved_view_id: int) -> HttpResponse:
+    view = _saved_view(request, saved_view_id)
+    try:
+        saved_views.saved_view_delete(
+            workspace=request.workspace, membership=request.membership, view=view
+        )
+    except ApplicationError as exc:
+        _refused(request, exc)
+        return redirect(saved_view_url(request.workspace.slug, view))
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return redirect(_layout_url(request.workspace.slug, view.layout))
+
+
 urlpatterns = [
     path("", index, name="index"),
     path("items/new/", item_new, name="item-new"),
     path("items/<int:item_id>/move/", item_move, name="item-move"),
+    path("items/<int:item_id>/cell/", item_cell, name="item-cell"),
+    path("views/", saved_view_create, name="saved-view-create"),
+    path("views/<int:saved_view_id>/", saved_view_open, name="saved-view-open"),
+    path("views/<int:saved_view_id>/update/", saved_view_update, name="saved-view-update"),
+    path("views/<int:saved_view_id>/rename/", saved_view_rename, name="saved-view-rename"),
+    path("views/<int:saved_view_id>/delete/", saved_view_delete, name="saved-view-delete"),
 ]
