@@ -35,6 +35,7 @@ CARD_FIELDS = (
     "title",
     "kind",
     "status",
+    "declined_reason",
     "rank",
     "version",
     "customer_count",

@@ -3,6 +3,8 @@ columns change the status through the one write path, refused when stale or not 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -150,6 +152,9 @@ def test_filters_are_the_tables(workspace, member, login):
     html = client.get(_url(workspace), {"kind": "feature", "sort": "arr"}).content.decode()
     assert f'href="{reverse("backlog:index", args=[workspace.slug])}?kind=feature"' in html
     assert f'href="{_url(workspace, "backlog:matrix")}?kind=feature"' in html
+    # The board's tab is the current one.
+    assert re.search(r'data-view-key="2"[^>]*aria-current="page"', html)
+    assert not re.search(r'data-view-key="1"[^>]*aria-current', html)
 
 
 def test_columns_are_capped_with_a_link_to_the_table(workspace, member, login, monkeypatch):

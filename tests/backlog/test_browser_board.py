@@ -142,16 +142,28 @@ def test_pm_moves_cards_with_the_mouse_and_the_keyboard(
     ).to_be_focused()
     assert _status(workspace, items["Dark mode for reports"]) == ("considering", "")
 
-    # Shipped → Declined asks why; Alt+→ is the same move as "]".
+    # Shipped → Declined asks why; Escape leaves the card where it was.
     shipped = page.locator("[data-card]", has_text="Public changelog")
     shipped.focus()
-    page.keyboard.press("Alt+ArrowRight")
+    page.keyboard.press("]")
     dialog = page.locator("#decline-dialog")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(
+        _column(page, "shipped").locator("[data-card]", has_text="Public changelog")
+    ).to_be_focused()
+    expect(_column(page, "declined").locator("[data-count]")).to_have_text("1")
+    assert _status(workspace, items["Public changelog"]) == ("shipped", "")
+
+    # Alt+→ is the same move as "]"; this time with a reason.
+    page.keyboard.press("Alt+ArrowRight")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Why is it declined?").fill("Release notes cover it")
     _shoot(page, screenshots, "backlog-board-decline")
     dialog.get_by_role("button", name="Decline").click()
     expect(page.get_by_role("status").filter(has_text="is now declined")).to_be_visible()
+    expect(_column(page, "declined").locator("[data-count]")).to_have_text("2")
     assert _status(workspace, items["Public changelog"]) == ("declined", "Release notes cover it")
 
     # A stale card (changed elsewhere since the board loaded) is refused and snaps back.
