@@ -271,6 +271,8 @@ class ItemCellForm(forms.Form):
     value = forms.CharField(required=False, max_length=40, strip=True)
     reason = forms.CharField(required=False, max_length=500)
     version = forms.IntegerField(min_value=1)
+    # The value the cell showed, for inputs (which do not bump the item's version).
+    was = forms.CharField(required=False, max_length=40, strip=True)
 
     def __init__(self, *args: Any, cells: Iterable[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -68,6 +68,9 @@ def saved_view_params_clean(params: Mapping[str, Any]) -> dict[str, Any]:
         found = values_of(key)
         if found and len(found[0]) <= TEXT_MAX:
             cleaned[key] = found[0]
+    # The manual order is every page's default: a view that names it says nothing more.
+    if cleaned.get("sort") == "rank":
+        del cleaned["sort"]
     for key in ID_PARAMS:
         found = values_of(key)
         if found and found[0].isdigit() and 0 < int(found[0]) < 2**63:

@@ -13,7 +13,7 @@ from django.db.models import F, OuterRef, Subquery
 
 from backlog import scoring, services
 from backlog.formula import DEMAND_NAMES, FRAMEWORKS, FormulaError, parse
-from backlog.models import Item, ItemScore, ScoreField, ScoringFormula
+from backlog.models import Item, ItemInputs, ItemScore, ScoreField, ScoringFormula
 from backlog.selectors import ROW_FIELDS
 from pmhub.workspaces.models import Workspace
 
@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 # Cells every item has; the rest of a table's editable cells are the primary formula's inputs.
 ITEM_CELLS = ("status", "owner", "area", "effort")
 EXTRA_FIELDS = ("version", "effort")
+
+
+def cell_text(value: float | None) -> str:
+    """A number as a cell holds it for editing (and sends it back as `was`), exactly: "" when
+    unset, whole numbers without ".0", never an exponent for a reach in the millions."""
+    if value is None:
+        return ""
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class InputColumn:
     @property
     def options(self) -> list[tuple[str, str]]:
         """A choice input's options as the editor offers them, values written as stored."""
-        return [(f"{float(number):g}", label) for number, label in self.choices or ()]
+        return [(cell_text(number), label) for number, label in self.choices or ()]
 
     def shown(self, value: float | None) -> str:
         """The cell's text: a choice's short label ("High", "80%"), else the number."""
@@ -148,10 +157,15 @@ def item_cell_set(
     field: str,
     value: Any,
     reason: str = "",
+    was: str | None = None,
 ) -> Item:
     """Change one cell of the table begun on the item's `version`: "status" (with `reason` to
     decline), "owner", "area" (ids or None), "effort", or a scoring input key ("rice.reach").
-    Each goes through its own service; a change made in between refuses it (StaleItemError)."""
+    Each goes through its own service; a change made in between refuses it (StaleItemError).
+
+    Inputs live beside the item and do not bump its version, so an input's edit also names the
+    value it replaces (`was`, as cell_text writes it): another person's edit of the same input
+    in between refuses it too."""
     locked = (
         Item.objects.for_workspace(workspace)
         .select_for_update()
@@ -174,5 +188,17 @@ def item_cell_set(
         return services.item_update(
             workspace=workspace, actor=actor, item=locked, version=version, **{key: value}
         )
+    if was is not None:
+        stored = (
+            ItemInputs.objects.for_workspace(workspace)
+            .filter(item_id=locked.id)
+            .values_list("values", flat=True)
+            .first()
+        ) or {}
+        if cell_text(stored.get(field)) != was:
+            raise services.StaleItemError(
+                "Someone changed this value since the table was loaded; it now shows theirs.",
+                extra={"version": locked.version},
+            )
     scoring.item_inputs_set(workspace=workspace, actor=actor, item=locked, values={field: value})
     return locked

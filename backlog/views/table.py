@@ -73,13 +73,12 @@ def _row_decorate(
     row["kind_label"] = Item.Kind(row["kind"]).label
     row["owner_name"] = row["owner__name"] or (row["owner__email"] or "").split("@")[0]
     row["version"] = extras.get("version")
-    effort = extras.get("effort")
-    row["effort"] = "" if effort is None else f"{effort:g}"
+    row["effort"] = table.cell_text(extras.get("effort"))
     inputs = extras.get("inputs") or {}
     row["cells"] = [
         {
             "column": column,
-            "value": "" if inputs.get(column.key) is None else f"{inputs[column.key]:g}",
+            "value": table.cell_text(inputs.get(column.key)),
             "shown": column.shown(inputs.get(column.key)),
             # RICE reads the item's effort while its own is unset: shown dimmed, as a hint.
             "fallback": row["effort"]
@@ -314,6 +313,7 @@ def item_cell(request: HttpRequest, item_id: int) -> HttpResponse:
                 field=data["field"],
                 value=data["value"],
                 reason=data["reason"],
+                was=data["was"] if "was" in request.POST else None,
             )
         except services.ItemGoneError as exc:
             raise Http404(exc.message) from exc

@@ -219,6 +219,7 @@
     var data = new FormData();
     data.append("field", td.getAttribute("data-cell"));
     data.append("version", row.getAttribute("data-version"));
+    data.append("was", td.getAttribute("data-value") || "");
     Object.keys(fields).forEach(function (name) {
       data.append(name, fields[name]);
     });

@@ -217,6 +217,34 @@ def test_stale_edit_is_refused_and_the_row_shows_the_current_value(workspace, me
     assert ItemInputs.objects.for_workspace(workspace).get(item=rice).values["rice.reach"] == 200
 
 
+def test_an_input_someone_else_changed_meanwhile_is_refused(workspace, member, login, rice):
+    # The page showed reach 200; another tab set it to 300 (inputs leave the version alone).
+    scoring.item_inputs_set(workspace=workspace, actor=None, item=rice, values={"rice.reach": 300})
+    client = login(member)
+
+    stale = _cell(client, workspace, rice, "rice.reach", "900", was="200")
+    fresh = _cell(client, workspace, rice, "rice.reach", "900", was="300")
+
+    assert stale.status_code == 409
+    assert stale.json()["message"] == (
+        "Someone changed this value since the table was loaded; it now shows theirs."
+    )
+    assert 'data-value="300"' in stale.json()["row"]
+    assert fresh.status_code == 200
+    assert ItemInputs.objects.for_workspace(workspace).get(item=rice).values["rice.reach"] == 900
+
+
+def test_large_and_fractional_inputs_are_shown_exactly(workspace, member, login, rice):
+    client = login(member)
+
+    _cell(client, workspace, rice, "rice.reach", "1234567", was="200")
+    row = _cell(client, workspace, rice, "rice.effort", "0.35", was="4").json()["row"]
+
+    assert 'data-value="1234567"' in row
+    assert ">1,234,567</td>" in row
+    assert 'data-value="0.35"' in row
+
+
 def test_plain_form_post_redirects_back_with_the_message(workspace, member, login, rice):
     client = login(member)
 
