@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Aggregate, F, FloatField, Max
+from django.db.models import Aggregate, F, FloatField, Max, Window
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils import timezone
 
 from backlog.formula import DEMAND_NAMES, FRAMEWORKS, RESERVED_NAMES, Formula, FormulaError, parse
@@ -895,53 +895,99 @@ def _median_expression(framework: str, name: str) -> Any:
 
 def score_explain(*, workspace: Workspace, item: Item, formula: ScoringFormula) -> dict[str, Any]:
     """The formula, the item's inputs with labels, each input's contribution against the
-    workspace's median of that input (one aggregate query), the score and its recent history."""
+    workspace's median of that input, the score and its recent history. A formula that no
+    longer parses is a ValidationError on "source"."""
+    _parse_for(workspace, formula.framework, formula.source)
+    explained = scores_explain(workspace=workspace, item=item, formulas=[formula])[formula.id]
+    assert explained is not None  # it parsed just above
+    return explained
+
+
+def scores_explain(
+    *, workspace: Workspace, item: Item, formulas: Iterable[ScoringFormula]
+) -> dict[int, dict[str, Any] | None]:
+    """score_explain for each of `formulas` by id (None for one that no longer parses), in four
+    queries whatever their number: the workspace's fields, the item's row, every median in one
+    aggregate, and the recent history of every formula in one windowed query."""
+    formulas = list(formulas)
     fields = _custom_fields(workspace)
-    compiled = _parse_for(workspace, formula.framework, formula.source)
+    parsed: list[tuple[ScoringFormula, Formula]] = []
+    for formula in formulas:
+        compiled = _parse_stored(formula, fields)
+        if compiled is not None:
+            parsed.append((formula, compiled))
+    explained: dict[int, dict[str, Any] | None] = dict.fromkeys((f.id for f in formulas), None)
+    if not parsed:
+        return explained
     row = next(_item_rows(workspace, [item.id]))
-    values = _formula_values(formula.framework, row)
-    names = sorted(compiled.names)
+    # One median per distinct (framework, input): formulas of one framework share theirs, and
+    # the demand figures mean the same in every formula.
+    aliases: dict[tuple[str, str], str] = {}
+    for formula, compiled in parsed:
+        for name in compiled.names:
+            key = ("", name) if name in DEMAND_FIELDS else (formula.framework, name)
+            aliases.setdefault(key, f"m{len(aliases)}")
     medians = (
         Item.objects.for_workspace(workspace).aggregate(
-            **{f"m_{name}": _Median(_median_expression(formula.framework, name)) for name in names}
+            **{
+                alias: _Median(_median_expression(framework, name))
+                for (framework, name), alias in aliases.items()
+            }
         )
-        if names
+        if aliases
         else {}
     )
-    baseline = {
-        name: medians[f"m_{name}"] for name in names if medians.get(f"m_{name}") is not None
-    }
-    labels = _labels(formula.framework, fields)
-    evaluation = compiled.evaluate_explained(values)
-    history = (
+    history: dict[int, list[dict[str, Any]]] = {formula.id: [] for formula, _ in parsed}
+    for change in (
         ScoreChange.objects.for_workspace(workspace)
-        .filter(item_id=item.id, formula=formula)
-        .order_by("-id")
-        .values("old_value", "new_value", "old_position", "new_position", "cause", "created_at")[
-            :HISTORY_LIMIT
-        ]
-    )
-    return {
-        "formula": {
-            "id": formula.id,
-            "name": formula.name,
-            "source": formula.source,
-            "normalised": compiled.describe(),
-        },
-        "value": evaluation.value,
-        "reason": evaluation.reason,
-        "inputs": [
-            {
-                "name": c.name,
-                "label": labels.get(c.name, c.name),
-                "value": c.value,
-                "median": c.baseline,
-                "contribution": c.effect,
-            }
-            for c in compiled.contributions(values, baseline)
-        ],
-        "history": list(history),
-    }
+        .filter(item_id=item.id, formula_id__in=list(history))
+        .annotate(
+            recent=Window(RowNumber(), partition_by=[F("formula_id")], order_by=F("id").desc())
+        )
+        .filter(recent__lte=HISTORY_LIMIT)
+        .order_by("formula_id", "-id")
+        .values(
+            "formula_id",
+            "old_value",
+            "new_value",
+            "old_position",
+            "new_position",
+            "cause",
+            "created_at",
+        )
+    ):
+        history[change.pop("formula_id")].append(change)
+    for formula, compiled in parsed:
+        values = _formula_values(formula.framework, row)
+        baseline = {}
+        for name in compiled.names:
+            key = ("", name) if name in DEMAND_FIELDS else (formula.framework, name)
+            if medians.get(aliases[key]) is not None:
+                baseline[name] = medians[aliases[key]]
+        labels = _labels(formula.framework, fields)
+        evaluation = compiled.evaluate_explained(values)
+        explained[formula.id] = {
+            "formula": {
+                "id": formula.id,
+                "name": formula.name,
+                "source": formula.source,
+                "normalised": compiled.describe(),
+            },
+            "value": evaluation.value,
+            "reason": evaluation.reason,
+            "inputs": [
+                {
+                    "name": c.name,
+                    "label": labels.get(c.name, c.name),
+                    "value": c.value,
+                    "median": c.baseline,
+                    "contribution": c.effect,
+                }
+                for c in compiled.contributions(values, baseline)
+            ],
+            "history": history[formula.id],
+        }
+    return explained
 
 
 def what_if(

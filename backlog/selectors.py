@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Lower
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower
 
 from backlog.models import (
     Item,
@@ -425,4 +425,86 @@ def items_citing(
             "item__customer_count",
         )
         .order_by("item__rank", "item_id")[: limit + 1]
+    )
+
+
+def item_scores_ranked(
+    *, workspace: Workspace, item: Item
+) -> dict[int, tuple[ItemScore, int | None]]:
+    """The item's stored scores by formula id, each with its position by that formula (1 + how
+    many items score strictly higher; None while unknown), in one query: a count per score
+    on the item_score_rank index, however many formulas there are."""
+    higher = (
+        ItemScore.objects.for_workspace(workspace)
+        .filter(formula_id=OuterRef("formula_id"), value__gt=OuterRef("value"))
+        .order_by()
+        .values("formula_id")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    scores = ItemScore.objects.for_workspace(workspace).filter(item_id=item.id)
+    return {
+        score.formula_id: (score, None if score.value is None else 1 + score.higher)
+        for score in scores.annotate(higher=Coalesce(Subquery(higher), 0))
+    }
+
+
+def _importance_weight(field: str) -> Case:
+    """Critical first, then important, then nice to have, then no known customer (SQL)."""
+    return Case(
+        When(**{field: ItemCustomer.Importance.CRITICAL}, then=Value(0)),
+        When(**{field: ItemCustomer.Importance.IMPORTANT}, then=Value(1)),
+        When(**{field: ItemCustomer.Importance.NICE_TO_HAVE}, then=Value(2)),
+        default=Value(3),
+    )
+
+
+def item_evidence_ranked(
+    *, workspace: Workspace, item: Item, kind: str = ""
+) -> QuerySet[ItemEvidence]:
+    """An item's evidence ("feedback" or "insight" only, or both) with the words and who said
+    them, each feedback link annotated with its customer's `importance` for this item: insights
+    first, then feedback by importance (critical first), newest first within each. Ordered in
+    SQL, so a page of it is one query however many links there are."""
+    asker = ItemCustomer.objects.for_workspace(workspace).filter(
+        item_id=item.id, customer_id=OuterRef("feedback__customer_id")
+    )
+    qs = ItemEvidence.objects.for_workspace(workspace).filter(item_id=item.id)
+    if kind == "feedback":
+        qs = qs.filter(feedback__isnull=False)
+    elif kind == "insight":
+        qs = qs.filter(insight__isnull=False)
+    return (
+        qs.select_related(
+            "insight", "feedback", "feedback__customer", "feedback__customer__company"
+        )
+        .annotate(
+            importance=Subquery(asker.values("importance")[:1]),
+            weight=Case(
+                When(insight__isnull=False, then=Value(-1)),
+                default=Coalesce(
+                    Subquery(
+                        asker.annotate(weight=_importance_weight("importance")).values("weight")[:1]
+                    ),
+                    Value(3),
+                ),
+            ),
+        )
+        .order_by("weight", "-created_at", "-id")
+    )
+
+
+def item_customers_ranked(*, workspace: Workspace, item: Item) -> QuerySet[ItemCustomer]:
+    """Who asked for the item, with company: critical first, then by their company's ARR, then
+    by name; ordered in SQL, so a page of it is one query however many asked."""
+    return (
+        ItemCustomer.objects.for_workspace(workspace)
+        .filter(item_id=item.id)
+        .select_related("customer", "customer__company")
+        .order_by(
+            _importance_weight("importance"),
+            F("customer__company__arr").desc(nulls_last=True),
+            Lower("customer__name"),
+            "id",
+        )
     )

@@ -7,9 +7,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,9 +27,15 @@ from pmhub.core.forms import form_add_service_error
 from pmhub.core.markdown import render_markdown
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
+from pmhub.workspaces.roles import Role
 from pmhub.workspaces.selectors import membership_list
 
 CANDIDATES = 12
+# How much of each list the item page shows; "show all" pages through the rest.
+CUSTOMERS_SHOWN = 25
+QUOTES_SHOWN = 10
+EVIDENCE_SHOWN = 20
+EVIDENCE_PAGE_SIZE = 50
 
 
 def _item(request: HttpRequest, item_id: int) -> Item:
@@ -59,8 +67,9 @@ def _segments(item: Item) -> list[dict[str, Any]]:
     return rows
 
 
-def _candidates(request: HttpRequest, linked: set[tuple[str, int]], find: str) -> list[Any]:
-    """Insights and feedback matching `find`, to link; those already linked are marked."""
+def _candidates(request: HttpRequest, item: Item, find: str) -> list[Any]:
+    """Insights and feedback matching `find`, to link; those already linked are marked (one
+    query over the hits, not over the item's links, which may be thousands)."""
     if not find.strip():
         return []
     hits = [
@@ -68,36 +77,67 @@ def _candidates(request: HttpRequest, linked: set[tuple[str, int]], find: str) -
         for hit in discovery.search(workspace=request.workspace, query=find, limit=60)
         if hit.kind in {"feedback", "insight"}
     ][:CANDIDATES]
+    if not hits:
+        return []
+    linked = {
+        ("insight", insight_id) if insight_id else ("feedback", feedback_id)
+        for insight_id, feedback_id in selectors.item_evidence_list(
+            workspace=request.workspace, item=item
+        )
+        .filter(
+            Q(insight_id__in=[h.id for h in hits if h.kind == "insight"])
+            | Q(feedback_id__in=[h.id for h in hits if h.kind == "feedback"])
+        )
+        .values_list("insight_id", "feedback_id")
+    }
     return [{"hit": hit, "linked": (hit.kind, hit.id) in linked} for hit in hits]
+
+
+def _label_importance(links: Any) -> None:
+    """Give each link of item_evidence_ranked the label of its customer's importance."""
+    labels = dict(ItemCustomer.Importance.choices)
+    for link in links:
+        link.importance_label = labels.get(link.importance, "")
 
 
 def _context(request: HttpRequest, item: Item, **overrides: Any) -> dict[str, Any]:
     workspace = request.workspace
-    evidence = list(selectors.item_evidence_list(workspace=workspace, item=item))
-    linked = {
-        ("insight", e.insight_id) if e.insight_id else ("feedback", e.feedback_id) for e in evidence
-    }
     find = request.GET.get("find", "")[:200]
-    members = list(membership_list(workspace=workspace))
+    # The page answers "who asked, in their words" from the top of each list; the item's stored
+    # counts say how many more there are, and the evidence page lists them all, page by page.
+    customers = list(
+        selectors.item_customers_ranked(workspace=workspace, item=item)[:CUSTOMERS_SHOWN]
+    )
+    quotes = list(
+        selectors.item_evidence_ranked(workspace=workspace, item=item, kind="feedback")[
+            :QUOTES_SHOWN
+        ]
+    )
+    _label_importance(quotes)
+    evidence = list(selectors.item_evidence_list(workspace=workspace, item=item)[:EVIDENCE_SHOWN])
     context = {
         "item": item,
         "description_html": render_markdown(item.description),
         "children": list(selectors.item_children(workspace=workspace, item=item)),
-        "quotes": [e for e in evidence if e.feedback_id],
-        "insights": [e for e in evidence if e.insight_id],
+        "quotes": quotes,
         "evidence": evidence,
-        "customers": selectors.item_customer_list(workspace=workspace, item=item),
+        "evidence_more": max(0, item.evidence_count - len(evidence)),
+        "customers": customers,
+        "customers_more": max(0, item.customer_count - len(customers)),
         "segments": _segments(item),
         "importance_choices": ItemCustomer.Importance.choices,
         "statuses": [s for s in Item.Status if s != Item.Status.DECLINED],
         "find": find,
-        "candidates": _candidates(request, linked, find),
+        "candidates": _candidates(request, item, find),
+        # Viewers (engineers reading why) get no edit form, nor the three reads behind it.
         "edit_form": ItemEditForm(
             initial=ItemEditForm.initial_for(item),
             areas=selectors.product_area_list(workspace=workspace),
-            members=members,
+            members=list(membership_list(workspace=workspace)),
             parents=selectors.item_parent_choices(workspace=workspace, item=item),
-        ),
+        )
+        if request.membership.role in (Role.ADMIN, Role.EDITOR)
+        else None,
         "edit_open": False,
         "conflict": None,
         "status_form": ItemStatusForm(initial={"status": item.status}),
@@ -129,6 +169,35 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     if request.htmx and "find" in request.GET:
         return render(request, "backlog/item_detail.html#candidates", context)
     return render(request, "backlog/item_detail.html", context)
+
+
+@workspace_view()
+@require_GET
+def item_evidence_all(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Everything behind an item, page by page: its evidence (insights, then quotes by their
+    customer's importance) or, with list=customers, everyone who asked."""
+    workspace = request.workspace
+    target = item_merged_target(workspace, item_id)
+    if target is not None:
+        return redirect(
+            reverse(
+                "backlog:item-evidence-all",
+                kwargs={"workspace_slug": workspace.slug, "item_id": target},
+            )
+        )
+    item = _item(request, item_id)
+    showing = "customers" if request.GET.get("list") == "customers" else "evidence"
+    rows = (
+        selectors.item_customers_ranked(workspace=workspace, item=item)
+        if showing == "customers"
+        else selectors.item_evidence_ranked(workspace=workspace, item=item)
+    )
+    page = Paginator(rows, EVIDENCE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    if showing == "evidence":
+        _label_importance(page.object_list)
+    context = {"item": item, "showing": showing, "page": page}
+    return render(request, "backlog/item_evidence.html", context)
 
 
 @workspace_view()
@@ -273,6 +342,7 @@ urlpatterns = [
     path("items/<int:item_id>/status/", item_status, name="item-status"),
     path("items/<int:item_id>/importance/", item_importance, name="item-importance"),
     path("items/<int:item_id>/evidence/", item_evidence_link, name="item-evidence-link"),
+    path("items/<int:item_id>/evidence/all/", item_evidence_all, name="item-evidence-all"),
     path(
         "items/<int:item_id>/evidence/<int:item_evidence_id>/unlink/",
         item_evidence_unlink,

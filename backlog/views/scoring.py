@@ -57,10 +57,9 @@ def _ordinal(n: int | None) -> str:
 
 
 # --- the item page's scores panel ------------------------------------------------------------
-def _explanation(workspace: Workspace, item: Item, formula: ScoringFormula) -> dict[str, Any]:
-    try:
-        explained = scoring.score_explain(workspace=workspace, item=item, formula=formula)
-    except ValidationError:
+def _explanation(explained: dict[str, Any] | None) -> dict[str, Any]:
+    """scoring.scores_explain's explanation of one formula, ready to show; None: it is broken."""
+    if explained is None:
         return {"broken": True, "inputs": [], "history": []}
     largest = max((abs(i["contribution"] or 0) for i in explained["inputs"]), default=0) or 1
     for row in explained["inputs"]:
@@ -131,10 +130,17 @@ def scores_context(
 ) -> dict[str, Any]:
     """The scores panel of an item's page. Reads only: before scoring is set up it is empty."""
     formulas = selectors.formula_list(workspace=workspace)
-    stored = selectors.item_score_list(workspace=workspace, item=item) if formulas else {}
+    # A constant number of queries however many formulas: positions and explanations are read
+    # for all of them at once.
+    ranked = selectors.item_scores_ranked(workspace=workspace, item=item) if formulas else {}
+    explained = (
+        scoring.scores_explain(workspace=workspace, item=item, formulas=formulas)
+        if formulas
+        else {}
+    )
     scores = []
     for formula in formulas:
-        score = stored.get(formula.id)
+        score, position = ranked.get(formula.id, (None, None))
         value = score.value if score else None
         scores.append(
             {
@@ -142,12 +148,8 @@ def scores_context(
                 "value": value,
                 "shown": _number(value),
                 "reason": (score.reason if score else "") or "not scored yet",
-                "position": _ordinal(
-                    selectors.score_position(
-                        workspace=workspace, formula_id=formula.id, value=value
-                    )
-                ),
-                "explain": _explanation(workspace, item, formula),
+                "position": _ordinal(position),
+                "explain": _explanation(explained[formula.id]),
             }
         )
     values = dict(selectors.item_inputs_values(workspace=workspace, item=item))
