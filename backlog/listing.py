@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from backlog.models import Item, ItemScore, ItemTag, ScoringFormula
+from backlog.score_key import NO_SCORE, score_sort_key
 from backlog.selectors import ITEM_SORTS as SORTS
 from backlog.selectors import ItemFilters, item_list
 from pmhub.core.exceptions import ApplicationError
@@ -94,15 +95,20 @@ def is_sort(sort: str) -> bool:
 def item_sorted(
     *, workspace: Workspace, filters: ItemFilters | None = None, sort: str = "rank"
 ) -> tuple[QuerySet[Item], ScoringFormula | None]:
-    """The filtered items in the sort's order (id last), and the formula of a score sort; a
-    score sort annotates `score_value`."""
+    """The filtered items in the sort's order (id last), and the formula of a score sort.
+
+    A score sort joins the formula's ItemScore rows (every live item has one per formula: see
+    scoring) and orders by `score_key`, the value with unknown as -Infinity, highest first, then
+    id: the order of the item_score_sort index, so a page is one index range scan from the top
+    or from its cursor."""
     qs = item_list(workspace=workspace, filters=filters)
     formula = score_formula(workspace=workspace, sort=sort)
     if formula is not None:
-        qs = qs.annotate(
-            formula_score=FilteredRelation("scores", condition=Q(scores__formula_id=formula.id)),
-            score_value=F("formula_score__value"),
-        ).order_by(F("score_value").desc(nulls_last=True), "-id")
+        qs = (
+            qs.filter(scores__workspace=workspace, scores__formula_id=formula.id)
+            .annotate(score_value=F("scores__value"), score_key=score_sort_key("scores__value"))
+            .order_by(F("score_key").desc(), "id")
+        )
         return qs, formula
     column, descending = SORTS[sort]
     return qs.order_by(*((f"-{column}", "-id") if descending else (column, "id"))), None
@@ -152,15 +158,10 @@ def _score_page(
             raise BadCursor(
                 "This cursor is not valid for this list; start from the first page."
             ) from exc
-        # Unknown scores sort last: after a known value come lower values, then every null.
-        if value is None:
-            qs = qs.filter(score_value__isnull=True, id__lt=item_id)
-        else:
-            qs = qs.filter(
-                Q(score_value__lt=value)
-                | Q(score_value=value, id__lt=item_id)
-                | Q(score_value__isnull=True)
-            )
+        key = NO_SCORE if value is None else float(value)
+        # `key <= value` is the index range that starts at the cursor; the rest only skips the
+        # ties already shown.
+        qs = qs.filter(Q(score_key__lt=key) | Q(score_key=key, id__gt=item_id), score_key__lte=key)
     rows = list(qs.values(*ROW_VALUES, "score_value")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]

@@ -8,6 +8,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower
 
+from backlog.score_key import score_sort_key
 from pmhub.workspaces.models import WorkspaceOwnedModel
 
 DESCRIPTION_MAX_CHARS = 50_000
@@ -306,6 +307,14 @@ class ItemScore(WorkspaceOwnedModel):
                 models.F("value").desc(nulls_last=True),
                 "item",
                 name="item_score_rank",
+            ),
+            # Lists sorted by score walk this (unknown scores as -Infinity, see score_key).
+            models.Index(
+                "workspace",
+                "formula",
+                score_sort_key().desc(),
+                "item",
+                name="item_score_sort",
             ),
         ]
 

@@ -352,7 +352,7 @@ def test_score_sort_walks_every_page_highest_first_nulls_last(workspace, member,
 
     expected = sorted(
         scored["values"].items(),
-        key=lambda pair: (pair[1] is None, -(pair[1] or 0), -pair[0]),
+        key=lambda pair: (pair[1] is None, -(pair[1] or 0), pair[0]),
     )
     assert [r["id"] for r in rows] == [item_id for item_id, _ in expected]
     assert len(counts) == 6
