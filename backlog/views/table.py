@@ -265,13 +265,19 @@ def item_move(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 def _row_html(request: HttpRequest, item_id: int) -> str:
-    """One row of the table as it stands now, as the table renders it (editable cells)."""
+    """One row of the table as it stands now, as the table renders it (editable cells; a drag
+    grip when the table it goes back into is in the manual order, which backlog.js says)."""
     workspace = request.workspace
     primary = selectors.primary_formula_get(workspace=workspace)
     columns = table.input_columns(workspace=workspace, formula=primary)
     row = table.table_row_get(workspace=workspace, item_id=item_id, formula=primary)
     _row_decorate(row, row, columns)
-    context = {"row": row, "primary": primary, "can_edit_cells": True, "can_rank": False}
+    context = {
+        "row": row,
+        "primary": primary,
+        "can_edit_cells": True,
+        "can_rank": request.POST.get("rankable") == "1",
+    }
     return render_to_string("backlog/_table_row.html", context, request=request)
 
 

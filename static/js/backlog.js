@@ -220,6 +220,7 @@
     data.append("field", td.getAttribute("data-cell"));
     data.append("version", row.getAttribute("data-version"));
     data.append("was", td.getAttribute("data-value") || "");
+    if (rankable) data.append("rankable", "1");
     Object.keys(fields).forEach(function (name) {
       data.append(name, fields[name]);
     });

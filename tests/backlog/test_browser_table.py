@@ -138,8 +138,9 @@ def test_pm_edits_a_score_input_from_the_keyboard(
 
     expect(row.locator("[data-score]")).to_have_text("180")
     expect(row.locator('[data-cell="rice.reach"]')).to_have_text("900")
-    # The focus stays on the cell: the next edit is one key away.
+    # The focus stays on the cell: the next edit is one key away; the row can still be dragged.
     expect(row.locator('[data-cell="rice.reach"]')).to_be_focused()
+    expect(row).to_have_attribute("draggable", "true")
     assert _rice(workspace, first) == 180.0
 
     # A value out of range is refused in place, with the reason; Escape puts the old one back.

@@ -245,6 +245,16 @@ def test_large_and_fractional_inputs_are_shown_exactly(workspace, member, login,
     assert 'data-value="0.35"' in row
 
 
+@pytest.mark.parametrize("rankable", [True, False])
+def test_the_row_keeps_its_drag_grip_in_the_manual_order(workspace, member, login, rice, rankable):
+    extra = {"rankable": "1"} if rankable else {}
+
+    row = _cell(login(member), workspace, rice, "status", "planned", **extra).json()["row"]
+
+    move_url = _url(workspace, "backlog:item-move", item_id=rice.id)
+    assert (f'data-move-url="{move_url}" draggable="true"' in row) is rankable
+
+
 def test_plain_form_post_redirects_back_with_the_message(workspace, member, login, rice):
     client = login(member)
 
