@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -129,30 +127,6 @@ class ItemFilterForm(forms.Form):
         if len(chosen) == 1:
             return str(Item.Status(chosen[0]).label)
         return f"{len(chosen)} statuses"
-
-
-def parse_cursor(value: str, sort: str) -> tuple[str, int] | None:
-    """`<sort value>_<id>` from a "Load more" link; None when absent or malformed."""
-    if not value:
-        return None
-    # A "+" of a UTC offset arrives as a space when the link was not percent-encoded.
-    raw, _, row_id = value.replace(" ", "+").rpartition("_")
-    try:
-        number = int(row_id)
-        if sort == "customers":
-            int(raw)
-        elif sort == "arr":
-            Decimal(raw)
-        elif sort == "created":
-            datetime.fromisoformat(raw)
-    except (ValueError, InvalidOperation):
-        return None
-    return (raw, number) if raw else None
-
-
-def format_cursor(cursor: tuple[str, int]) -> str:
-    value, row_id = cursor
-    return f"{value}_{row_id}"
 
 
 class ItemCreateForm(forms.Form):

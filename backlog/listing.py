@@ -15,8 +15,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
+from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Func, JSONField, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce, JSONObject
 
 from backlog.models import Item, ItemScore, ItemTag, ScoringFormula
 from backlog.score_key import NO_SCORE, score_sort_key
@@ -33,6 +35,7 @@ ROW_VALUES = (
     "declined_reason",
     "owner_id",
     "owner__email",
+    "owner__name",
     "area_id",
     "area__name",
     "parent_id",
@@ -143,7 +146,7 @@ def _decode(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 def _score_page(
-    qs: QuerySet[Item], name: str, cursor: str, size: int
+    qs: QuerySet[Item], name: str, cursor: str, size: int, extra: tuple[str, ...]
 ) -> tuple[list[dict[str, Any]], str | None]:
     if cursor:
         try:
@@ -162,7 +165,7 @@ def _score_page(
         # `key <= value` is the index range that starts at the cursor; the rest only skips the
         # ties already shown.
         qs = qs.filter(Q(score_key__lt=key) | Q(score_key=key, id__gt=item_id), score_key__lte=key)
-    rows = list(qs.values(*ROW_VALUES, "score_value")[: size + 1])
+    rows = list(qs.values(*ROW_VALUES, *extra, "score_value")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None
@@ -181,13 +184,16 @@ def item_page(
     sort: str = "rank",
     cursor: str = "",
     size: int = 50,
+    with_inputs: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of rows (dicts of ROW_VALUES plus "tags" and "scores") and the cursor of the
-    next page."""
+    """One page of rows (dicts of ROW_VALUES plus "tags" and "scores", and "inputs" when asked)
+    and the cursor of the next page: one statement whatever the page size."""
     qs, formula = item_sorted(workspace=workspace, filters=filters, sort=sort)
+    qs = _row_annotated(qs, workspace, with_inputs)
+    extra = (*_ANNOTATED, *(("inputs",) if with_inputs else ()))
     if formula is not None:
         # The cursor names the formula, so a walk begun on `score` stops if the primary changes.
-        rows, next_cursor = _score_page(qs, f"score:{formula.id}", cursor, size)
+        rows, next_cursor = _score_page(qs, f"score:{formula.id}", cursor, size, extra)
     else:
         column, descending = SORTS[sort]
         if cursor:
@@ -200,32 +206,71 @@ def item_page(
                 qs = qs.filter(
                     Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": item_id})
                 )
-        rows = list(qs.values(*ROW_VALUES)[: size + 1])
+        rows = list(qs.values(*ROW_VALUES, *extra)[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
         next_cursor = _encode(sort, rows[-1][column], rows[-1]["id"]) if more and rows else None
-    ids = [row["id"] for row in rows]
-    tags = item_tags(workspace=workspace, item_ids=ids)
-    scores = item_scores(workspace=workspace, item_ids=ids)
-    for row in rows:
-        row["tags"] = tags.get(row["id"], [])
-        row["scores"] = scores.get(row["id"], {})
-    return rows, next_cursor
+    return [_row_named(row) for row in rows], next_cursor
 
 
-def item_scores(*, workspace: Workspace, item_ids: list[int]) -> dict[int, dict[str, float | None]]:
-    """Each item's stored scores, {"<formula_id>": value}, in one query."""
-    scores: dict[int, dict[str, float | None]] = {}
-    if not item_ids:
-        return scores
-    for item_id, formula_id, value in (
+def item_row(*, workspace: Workspace, item_id: int, with_inputs: bool = False) -> dict[str, Any]:
+    """One live item as a row of item_page; raises Item.DoesNotExist otherwise."""
+    qs = _row_annotated(item_list(workspace=workspace).filter(id=item_id), workspace, with_inputs)
+    return _row_named(
+        qs.values(*ROW_VALUES, *_ANNOTATED, *(("inputs",) if with_inputs else ())).get()
+    )
+
+
+# (`tags` is the model's own many-to-many: rows are read under other names, then renamed.)
+_ANNOTATED = ("tag_list", "score_map")
+
+
+def _row_annotated(qs: QuerySet[Item], workspace: Workspace, with_inputs: bool) -> QuerySet[Item]:
+    qs = qs.annotate(tag_list=_tags_of(workspace), score_map=_scores_of(workspace))
+    return qs.annotate(inputs=F("score_inputs__values")) if with_inputs else qs
+
+
+def _row_named(row: dict[str, Any]) -> dict[str, Any]:
+    row["tags"] = row.pop("tag_list")
+    row["scores"] = row.pop("score_map")
+    return row
+
+
+def _tags_of(workspace: Workspace) -> Coalesce:
+    """An item's tags as a JSON array, by name: a subquery the database runs for each row of the
+    page only (after the LIMIT), so the page stays one statement."""
+    tags = (
+        ItemTag.objects.for_workspace(workspace)
+        .filter(item_id=OuterRef("id"))
+        .values("item_id")
+        .annotate(
+            all=JSONBAgg(
+                JSONObject(id="tag_id", name="tag__name", color="tag__color"),
+                order_by=("tag__name", "tag_id"),
+            )
+        )
+        .values("all")
+    )
+    return Coalesce(Subquery(tags), Value([], output_field=JSONField()), output_field=JSONField())
+
+
+def _scores_of(workspace: Workspace) -> Coalesce:
+    """An item's stored scores as {"<formula id>": value}, like _tags_of."""
+    scores = (
         ItemScore.objects.for_workspace(workspace)
-        .filter(item_id__in=item_ids)
-        .order_by("formula_id")
-        .values_list("item_id", "formula_id", "value")
-    ):
-        scores.setdefault(item_id, {})[str(formula_id)] = value
-    return scores
+        .filter(item_id=OuterRef("id"))
+        .values("item_id")
+        .annotate(
+            all=Func(
+                Cast("formula_id", TextField()),
+                "value",
+                function="jsonb_object_agg",
+                output_field=JSONField(),
+            )
+        )
+        .values("all")
+    )
+    return Coalesce(Subquery(scores), Value({}, output_field=JSONField()), output_field=JSONField())
 
 
 def item_tags(*, workspace: Workspace, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

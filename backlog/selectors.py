@@ -56,7 +56,7 @@ def item_ids_asked_through(
 
 # --- the item list (the table, the API and the CSV export) -----------------------------------
 # sort name -> (column, descending). Every sort ends on id in the same direction, so
-# (value, id) is a total order and a keyset cursor is exact.
+# (value, id) is a total order and a keyset cursor is exact. Score sorts: backlog.listing.
 ITEM_SORTS: dict[str, tuple[str, bool]] = {
     "rank": ("rank", False),
     "customers": ("customer_count", True),
@@ -66,27 +66,6 @@ ITEM_SORTS: dict[str, tuple[str, bool]] = {
     "created": ("created_at", True),
     "updated": ("updated_at", True),
 }
-# The sorts the table offers.
-SORTS = ("rank", "customers", "arr", "created")
-
-ROW_FIELDS = (
-    "id",
-    "title",
-    "kind",
-    "status",
-    "rank",
-    "created_at",
-    "customer_count",
-    "company_count",
-    "arr",
-    "evidence_count",
-    "critical_count",
-    "area_id",
-    "area__name",
-    "owner_id",
-    "owner__name",
-    "owner__email",
-)
 
 
 @dataclass(frozen=True)
@@ -164,38 +143,6 @@ def item_list(*, workspace: Workspace, filters: ItemFilters | None = None) -> Qu
         words = SearchQuery(filters.query, config="english", search_type="websearch")
         qs = qs.filter(Q(title__icontains=filters.query) | Q(search_vector=words))
     return qs
-
-
-def item_page(
-    *,
-    workspace: Workspace,
-    filters: ItemFilters | None = None,
-    sort: str = "rank",
-    after: tuple[str, int] | None = None,
-    size: int = 50,
-) -> tuple[list[dict[str, Any]], tuple[str, int] | None]:
-    """One page of the backlog table after the keyset `after` (the sort value as text, the id).
-
-    One query whatever the page size: plain values, the area and owner joined.
-    """
-    column, descending = ITEM_SORTS.get(sort, ITEM_SORTS["rank"])
-    qs = item_list(workspace=workspace, filters=filters)
-    if after is not None:
-        value, last_id = after
-        if descending:
-            qs = qs.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": last_id}))
-        else:
-            qs = qs.filter(Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": last_id}))
-    order = (f"-{column}", "-id") if descending else (column, "id")
-    rows = list(qs.order_by(*order).values(*ROW_FIELDS)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    cursor = None
-    if more and rows:
-        last = rows[-1]
-        value = last[column]
-        cursor = (value.isoformat() if hasattr(value, "isoformat") else str(value), last["id"])
-    return rows, cursor
 
 
 def item_get(*, workspace: Workspace, item_id: int) -> Item:
@@ -325,71 +272,6 @@ def score_position(*, workspace: Workspace, formula_id: int, value: float | None
         .filter(formula_id=formula_id, value__gt=value)
         .count()
     )
-
-
-def _score_of(workspace: Workspace, formula_id: int | None) -> Subquery:
-    return Subquery(
-        ItemScore.objects.for_workspace(workspace)
-        .filter(item_id=OuterRef("id"), formula_id=formula_id)
-        .values("value")[:1]
-    )
-
-
-def item_page_with_scores(
-    *,
-    workspace: Workspace,
-    formula: ScoringFormula | None,
-    filters: ItemFilters | None = None,
-    sort: str = "rank",
-    after: tuple[str, int] | None = None,
-    size: int = 50,
-) -> tuple[list[dict[str, Any]], tuple[str, int] | None]:
-    """item_page with each row's `score` by `formula` (None without one), plus the sort
-    "score": highest first, unknown scores last, ties by id, keyset on (score, id). One query
-    whatever the page size: the score is a subquery on item_score_unique."""
-    qs = item_list(workspace=workspace, filters=filters)
-    fields: tuple[str, ...] = ROW_FIELDS
-    if formula is not None:
-        qs = qs.annotate(score=_score_of(workspace, formula.id))
-        fields = (*ROW_FIELDS, "score")
-    if sort != "score" or formula is None:
-        column, descending = ITEM_SORTS.get(sort, ITEM_SORTS["rank"])
-        if after is not None:
-            value, last_id = after
-            if descending:
-                qs = qs.filter(
-                    Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": last_id})
-                )
-            else:
-                qs = qs.filter(
-                    Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": last_id})
-                )
-        order: tuple[Any, ...] = (f"-{column}", "-id") if descending else (column, "id")
-    else:
-        column = "score"
-        if after is not None:
-            raw, last_id = after
-            if raw == "none":
-                qs = qs.filter(score__isnull=True, id__gt=last_id)
-            else:
-                value = float(raw)
-                qs = qs.filter(
-                    Q(score__lt=value) | Q(score=value, id__gt=last_id) | Q(score__isnull=True)
-                )
-        order = (F("score").desc(nulls_last=True), "id")
-    rows = list(qs.order_by(*order).values(*fields)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    for row in rows:
-        row.setdefault("score", None)
-    cursor = None
-    if more and rows:
-        last = rows[-1][column]
-        if column == "score":
-            cursor = ("none" if last is None else repr(last), rows[-1]["id"])
-        else:
-            cursor = (last.isoformat() if hasattr(last, "isoformat") else str(last), rows[-1]["id"])
-    return rows, cursor
 
 
 # --- evidence seen from Discovery ------------------------------------------------------------

@@ -4,17 +4,14 @@ cell's edit, refused when the item changed since the page showed it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
 
 from backlog import scoring, services
 from backlog.formula import DEMAND_NAMES, FRAMEWORKS, FormulaError, parse
-from backlog.models import Item, ItemInputs, ItemScore, ScoreField, ScoringFormula
-from backlog.selectors import ROW_FIELDS
+from backlog.models import Item, ItemInputs, ScoreField, ScoringFormula
 from pmhub.workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -113,38 +110,6 @@ def input_columns(*, workspace: Workspace, formula: ScoringFormula | None) -> li
         fields = ScoreField.objects.for_workspace(workspace).filter(name__in=rest).order_by("name")
         columns.extend(_custom_column(field) for field in fields)
     return columns
-
-
-def table_row_extras(*, workspace: Workspace, item_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Each item's version, effort and scoring inputs by id: one query for the whole page."""
-    return {
-        row["id"]: row
-        for row in Item.objects.for_workspace(workspace)
-        .filter(id__in=list(item_ids))
-        .values("id", *EXTRA_FIELDS, inputs=F("score_inputs__values"))
-    }
-
-
-def table_row_get(
-    *, workspace: Workspace, item_id: int, formula: ScoringFormula | None
-) -> dict[str, Any]:
-    """One live item as a table row (the list's fields, the score by `formula`, the version,
-    effort and inputs), in one query; raises Item.DoesNotExist otherwise."""
-    score = Subquery(
-        ItemScore.objects.for_workspace(workspace)
-        .filter(item_id=OuterRef("id"), formula_id=formula.id if formula else None)
-        .values("value")[:1]
-    )
-    row = (
-        Item.objects.for_workspace(workspace)
-        .filter(id=item_id, merged_into__isnull=True)
-        .annotate(score=score)
-        .values(*ROW_FIELDS, *EXTRA_FIELDS, "score", inputs=F("score_inputs__values"))
-        .get()
-    )
-    if formula is None:
-        row["score"] = None
-    return row
 
 
 @transaction.atomic

@@ -68,7 +68,9 @@ class ItemOutputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Item.Kind.choices)
     status = serializers.ChoiceField(choices=Item.Status.choices)
     declined_reason = serializers.CharField()
-    owner = serializers.DictField(allow_null=True, help_text='{"id": 3, "email": "..."}')
+    owner = serializers.DictField(
+        allow_null=True, help_text='{"id": 3, "email": "...", "name": "..."}'
+    )
     area = serializers.DictField(allow_null=True, help_text='{"id": 2, "name": "API"}')
     parent_id = serializers.IntegerField(allow_null=True)
     effort = serializers.FloatField(allow_null=True)
@@ -110,8 +112,11 @@ class EvidenceOutputSerializer(serializers.Serializer):
 def _api_row(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
     owner_id, owner_email = row.pop("owner_id"), row.pop("owner__email")
+    owner_name = row.pop("owner__name")
     area_id, area_name = row.pop("area_id"), row.pop("area__name")
-    row["owner"] = {"id": owner_id, "email": owner_email} if owner_id is not None else None
+    row["owner"] = (
+        {"id": owner_id, "email": owner_email, "name": owner_name} if owner_id is not None else None
+    )
     row["area"] = {"id": area_id, "name": area_name} if area_id is not None else None
     row["arr"] = str(row["arr"])
     return row

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from backlog import saved_views, selectors, services, table
+from backlog import listing, saved_views, selectors, services, table
 from backlog.forms import (
     ItemCellForm,
     ItemCreateForm,
@@ -22,10 +22,8 @@ from backlog.forms import (
     SavedViewCreateForm,
     SavedViewRenameForm,
     SavedViewUpdateForm,
-    format_cursor,
-    parse_cursor,
 )
-from backlog.models import Item, ProductArea, SavedView
+from backlog.models import Item, ProductArea, SavedView, ScoringFormula
 from backlog.table import InputColumn
 from discovery import selectors as discovery_selectors
 from pmhub.core.exceptions import ApplicationError
@@ -53,28 +51,17 @@ def item_url(workspace_slug: str, item_id: int) -> str:
     )
 
 
-def _score_cursor(value: str) -> tuple[str, int] | None:
-    """`<score or none>_<id>` from a "Load more" link of the score sort; None when malformed."""
-    raw, _, row_id = value.rpartition("_")
-    try:
-        number = int(row_id)
-        if raw != "none":
-            float(raw)
-    except ValueError:
-        return None
-    return (raw, number) if raw else None
-
-
 def _row_decorate(
-    row: dict[str, Any], extras: dict[str, Any], columns: list[InputColumn]
+    row: dict[str, Any], primary: ScoringFormula | None, columns: list[InputColumn]
 ) -> dict[str, Any]:
-    """What a row's cells show: labels, the owner's name, the effort and each input column."""
+    """What a row's cells show: labels, the owner's name, the primary score, the effort and
+    each input column."""
     row["status_label"] = Item.Status(row["status"]).label
     row["kind_label"] = Item.Kind(row["kind"]).label
     row["owner_name"] = row["owner__name"] or (row["owner__email"] or "").split("@")[0]
-    row["version"] = extras.get("version")
-    row["effort"] = table.cell_text(extras.get("effort"))
-    inputs = extras.get("inputs") or {}
+    row["score"] = row["scores"].get(str(primary.id)) if primary is not None else None
+    row["effort"] = table.cell_text(row["effort"])
+    inputs = row["inputs"] or {}
     row["cells"] = [
         {
             "column": column,
@@ -165,28 +152,33 @@ def index(request: HttpRequest) -> HttpResponse:
         formula=primary,
     )
     filters, sort = form.filters(), form.sort_value()
-    raw_after = request.GET.get("after", "")
-    after = _score_cursor(raw_after) if sort == "score" else parse_cursor(raw_after, sort)
-    rows, next_cursor = selectors.item_page_with_scores(
-        workspace=workspace,
-        formula=primary,
-        filters=filters,
-        sort=sort,
-        after=after,
-        size=PAGE_SIZE,
-    )
+    cursor = request.GET.get("after", "")
+    try:
+        rows, next_cursor = listing.item_page(
+            workspace=workspace,
+            filters=filters,
+            sort=sort if listing.is_sort(sort) else "rank",
+            cursor=cursor,
+            size=PAGE_SIZE,
+            with_inputs=True,
+        )
+    except (listing.BadCursor, ValidationError):
+        # A stale link (another sort's cursor, a formula since deleted): the first page.
+        cursor, sort = "", "rank" if primary is None else sort
+        rows, next_cursor = listing.item_page(
+            workspace=workspace, filters=filters, sort=sort, size=PAGE_SIZE, with_inputs=True
+        )
     query = request.GET.copy()
     query.pop("after", None)
     first_url = f"?{query.urlencode()}" if query else "?"
     next_url = ""
     if next_cursor is not None:
-        query["after"] = format_cursor(next_cursor)
+        query["after"] = next_cursor
         next_url = f"?{query.urlencode()}"
     backlog_is_empty = not rows and not selectors.item_list(workspace=workspace).exists()
     columns = table.input_columns(workspace=workspace, formula=primary)
-    extras = table.table_row_extras(workspace=workspace, item_ids=[r["id"] for r in rows])
     for row in rows:
-        _row_decorate(row, extras.get(row["id"], {}), columns)
+        _row_decorate(row, primary, columns)
     can_edit = role_allows(request.membership.role, Role.EDITOR)
     context = {
         "form": form,
@@ -194,7 +186,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "next_url": next_url,
         "first_url": first_url,
-        "is_continuation": after is not None,
+        "is_continuation": bool(cursor),
         "has_filters": filters.active,
         "backlog_is_empty": backlog_is_empty,
         # Dragging writes the manual order, which only the manual order shows.
@@ -270,8 +262,8 @@ def _row_html(request: HttpRequest, item_id: int) -> str:
     workspace = request.workspace
     primary = selectors.primary_formula_get(workspace=workspace)
     columns = table.input_columns(workspace=workspace, formula=primary)
-    row = table.table_row_get(workspace=workspace, item_id=item_id, formula=primary)
-    _row_decorate(row, row, columns)
+    row = listing.item_row(workspace=workspace, item_id=item_id, with_inputs=True)
+    _row_decorate(row, primary, columns)
     context = {
         "row": row,
         "primary": primary,

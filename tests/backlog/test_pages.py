@@ -125,9 +125,9 @@ def test_table_query_count_does_not_grow_with_the_page(
     client = login(member)
     client.get(_url(workspace))  # warm the session
     # session, user, membership, areas, members, tags, segments (the filters), the primary
-    # formula, the saved views, rows (area and owner joined, the primary score a subquery), the
-    # rows' versions, efforts and inputs, the sidebar's workspace switcher
-    with django_assert_num_queries(12):
+    # formula, the saved views, rows (area and owner joined; tags, scores and inputs in the same
+    # statement), the sidebar's workspace switcher
+    with django_assert_num_queries(11):
         response = client.get(_url(workspace))
 
     assert len(response.context["rows"]) == size
