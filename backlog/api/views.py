@@ -39,7 +39,7 @@ from backlog.listing import (
     item_list,
     item_merged_target,
     item_page,
-    item_tags,
+    item_row,
 )
 from backlog.models import DESCRIPTION_MAX_CHARS, Item, ItemEvidence
 from pmhub.core.exceptions import ApplicationError
@@ -88,7 +88,7 @@ class ItemOutputSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.DictField())
     scores = serializers.DictField(
         child=serializers.FloatField(allow_null=True),
-        help_text='{"<formula id>": value}; in list responses only. null: cannot be known.',
+        help_text='{"<formula id>": value}. null: cannot be known.',
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -142,13 +142,10 @@ def _etag(item_id: int, version: int) -> str:
 
 
 def _one(workspace: Workspace, item_id: int) -> dict[str, Any]:
-    rows = list(
-        item_list(workspace=workspace).filter(id=item_id).values(*ROW_VALUES, "description")
-    )
-    if not rows:
-        raise Http404
-    rows[0]["tags"] = item_tags(workspace=workspace, item_ids=[item_id]).get(item_id, [])
-    return _api_row(rows[0])
+    try:
+        return _api_row(item_row(workspace=workspace, item_id=item_id, fields=("description",)))
+    except Item.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 def _if_match_version(request: Request, item_id: int) -> int | None:
