@@ -50,7 +50,14 @@ BULK_LIMIT = 1000
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 # What `fields=` may choose from; `id` always comes.
-FIELDS = (*(name for name in ROW_VALUES if "__" not in name), "owner", "area", "tags", "scores")
+FIELDS = (
+    *(name for name in ROW_VALUES if "__" not in name),
+    "demand_by_segment",
+    "owner",
+    "area",
+    "tags",
+    "scores",
+)
 SORT_HELP = (
     f"One of {', '.join(sorted(SORTS))}; `score` (the primary formula, highest first, unknown "
     "scores last) or `score:<formula id>`."
