@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Subquery
 
-from backlog.listing import ItemFilters, item_sorted
+from backlog.listing import ItemFilters, item_sorted, score_formula
 from backlog.models import ItemScore, ScoringFormula
 from pmhub.workspaces.models import Workspace
 
@@ -45,7 +45,10 @@ def item_csv_lines(
     Scores come as one column per formula (by position), each a subquery on the unique
     (item, formula) index, so the export is one query however many formulas there are.
     """
-    qs, _ = item_sorted(workspace=workspace, filters=filters, sort=sort)
+    formula = score_formula(workspace=workspace, sort=sort)  # an unknown one is refused
+    qs = item_sorted(
+        workspace=workspace, filters=filters, sort=sort, formula_id=formula and formula.id
+    )
     formulas = list(
         ScoringFormula.objects.for_workspace(workspace)
         .order_by("position", "id")

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import F, Q, QuerySet, Subquery, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
@@ -95,26 +95,47 @@ def is_sort(sort: str) -> bool:
     )
 
 
-def item_sorted(
-    *, workspace: Workspace, filters: ItemFilters | None = None, sort: str = "rank"
-) -> tuple[QuerySet[Item], ScoringFormula | None]:
-    """The filtered items in the sort's order (id last), and the formula of a score sort.
+def is_score_sort(sort: str) -> bool:
+    return sort == "score" or sort.startswith("score:")
 
-    A score sort joins the formula's ItemScore rows (every live item has one per formula: see
+
+def item_sorted(
+    *,
+    workspace: Workspace,
+    filters: ItemFilters | None = None,
+    sort: str = "rank",
+    formula_id: int | None = None,
+) -> QuerySet[Item]:
+    """The filtered items in the sort's order (id last).
+
+    A score sort joins one formula's ItemScore rows (every live item has one per formula: see
     scoring) and orders by `score_key`, the value with unknown as -Infinity, highest first, then
     id: the order of the item_score_sort index, so a page is one index range scan from the top
-    or from its cursor."""
+    or from its cursor. The formula is `formula_id`, else the one `score:<id>` names, else the
+    primary, found by the same statement (an InitPlan the index scan takes as its bound). An
+    unknown formula lists nothing; score_formula() says why."""
     qs = item_list(workspace=workspace, filters=filters)
-    formula = score_formula(workspace=workspace, sort=sort)
-    if formula is not None:
-        qs = (
-            qs.filter(scores__workspace=workspace, scores__formula_id=formula.id)
-            .annotate(score_value=F("scores__value"), score_key=score_sort_key("scores__value"))
+    if is_score_sort(sort):
+        if formula_id is None and sort.removeprefix("score:").isdigit():
+            formula_id = int(sort.removeprefix("score:"))
+        formula: Any = formula_id
+        if formula is None:
+            formula = Subquery(
+                ScoringFormula.objects.for_workspace(workspace)
+                .filter(is_primary=True)
+                .values("id")[:1]
+            )
+        return (
+            qs.filter(scores__workspace=workspace, scores__formula_id=formula)
+            .annotate(
+                score_value=F("scores__value"),
+                score_key=score_sort_key("scores__value"),
+                score_formula=F("scores__formula_id"),
+            )
             .order_by(F("score_key").desc(), "id")
         )
-        return qs, formula
     column, descending = SORTS[sort]
-    return qs.order_by(*((f"-{column}", "-id") if descending else (column, "id"))), None
+    return qs.order_by(*((f"-{column}", "-id") if descending else (column, "id")))
 
 
 def _encode(sort: str, value: Any, item_id: int) -> str:
@@ -145,35 +166,63 @@ def _decode(cursor: str, sort: str) -> tuple[Any, int]:
     return value, item_id
 
 
+def _score_cursor(cursor: str) -> tuple[str, float | None, int]:
+    try:
+        name, value, item_id = orjson.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        if not isinstance(name, str) or not isinstance(item_id, int) or isinstance(value, bool):
+            raise ValueError
+        if value is not None and not isinstance(value, int | float):
+            raise ValueError
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise BadCursor(
+            "This cursor is not valid for this list; start from the first page."
+        ) from exc
+    return name, value, item_id
+
+
 def _score_page(
-    qs: QuerySet[Item], name: str, cursor: str, size: int, extra: tuple[str, ...]
+    workspace: Workspace,
+    filters: ItemFilters | None,
+    sort: str,
+    cursor: str,
+    size: int,
+    with_inputs: bool,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of a score sort. The first page is one statement; a later one first checks that
+    the formula its cursor names is still the one the sort means (a walk begun on `score` stops
+    if the primary changes)."""
+    formula_id = None
     if cursor:
-        try:
-            sort, value, item_id = orjson.loads(
-                base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            )
-            if sort != name or not isinstance(item_id, int) or isinstance(value, bool):
-                raise ValueError
-            if value is not None and not isinstance(value, int | float):
-                raise ValueError
-        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            raise BadCursor(
-                "This cursor is not valid for this list; start from the first page."
-            ) from exc
+        name, value, item_id = _score_cursor(cursor)
+        formula = score_formula(workspace=workspace, sort=sort)
+        if formula is None or name != f"score:{formula.id}":
+            raise BadCursor("This cursor is not valid for this list; start from the first page.")
+        formula_id = formula.id
+    qs = _row_annotated(
+        item_sorted(workspace=workspace, filters=filters, sort=sort, formula_id=formula_id),
+        workspace,
+        with_inputs,
+    )
+    if cursor:
         key = NO_SCORE if value is None else float(value)
         # `key <= value` is the index range that starts at the cursor; the rest only skips the
         # ties already shown.
         qs = qs.filter(Q(score_key__lt=key) | Q(score_key=key, id__gt=item_id), score_key__lte=key)
-    rows = list(qs.values(*ROW_VALUES, *extra, "score_value")[: size + 1])
+    extra = (*_ANNOTATED, *(("inputs_json",) if with_inputs else ()))
+    rows = list(qs.values(*ROW_VALUES, *extra, "score_value", "score_formula")[: size + 1])
+    if not rows and not cursor:
+        score_formula(workspace=workspace, sort=sort)  # an unknown formula is an error, not []
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None
     if more and rows:
-        raw = orjson.dumps([name, rows[-1]["score_value"], rows[-1]["id"]])
+        last = rows[-1]
+        raw = orjson.dumps([f"score:{last['score_formula']}", last["score_value"], last["id"]])
         next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     for row in rows:
-        del row["score_value"]
+        del row["score_value"], row["score_formula"]
     return rows, next_cursor
 
 
@@ -188,13 +237,13 @@ def item_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of rows (dicts of ROW_VALUES plus "tags" and "scores", and "inputs" when asked)
     and the cursor of the next page: one statement whatever the page size."""
-    qs, formula = item_sorted(workspace=workspace, filters=filters, sort=sort)
-    qs = _row_annotated(qs, workspace, with_inputs)
-    extra = (*_ANNOTATED, *(("inputs_json",) if with_inputs else ()))
-    if formula is not None:
-        # The cursor names the formula, so a walk begun on `score` stops if the primary changes.
-        rows, next_cursor = _score_page(qs, f"score:{formula.id}", cursor, size, extra)
+    if is_score_sort(sort):
+        rows, next_cursor = _score_page(workspace, filters, sort, cursor, size, with_inputs)
     else:
+        qs = _row_annotated(
+            item_sorted(workspace=workspace, filters=filters, sort=sort), workspace, with_inputs
+        )
+        extra = (*_ANNOTATED, *(("inputs_json",) if with_inputs else ()))
         column, descending = SORTS[sort]
         if cursor:
             value, item_id = _decode(cursor, sort)

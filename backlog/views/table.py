@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,6 +24,7 @@ from backlog.forms import (
 )
 from backlog.models import Item, ProductArea, SavedView, ScoringFormula
 from backlog.table import InputColumn
+from backlog.templatetags.backlog_table import table_row_html
 from discovery import selectors as discovery_selectors
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
@@ -282,13 +282,12 @@ def _row_html(request: HttpRequest, item_id: int) -> str:
     columns = table.input_columns(workspace=workspace, formula=primary)
     row = listing.item_row(workspace=workspace, item_id=item_id, with_inputs=True)
     _row_decorate(row, primary, columns, _row_urls(workspace.slug))
-    context = {
-        "row": row,
-        "primary": primary,
-        "can_edit_cells": True,
-        "can_rank": request.POST.get("rankable") == "1",
-    }
-    return render_to_string("backlog/_table_row.html", context, request=request)
+    return table_row_html(
+        row,
+        can_edit_cells=True,
+        can_rank=request.POST.get("rankable") == "1",
+        has_score=primary is not None,
+    )
 
 
 def _first_message(exc: ValidationError) -> str:

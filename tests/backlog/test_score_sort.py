@@ -34,8 +34,7 @@ def test_the_score_sort_walks_its_index(workspace):
     scoring.scoring_defaults_ensure(workspace=workspace)
     for i in range(5):
         _item(workspace, f"Item {i}")
-    qs, formula = item_sorted(workspace=workspace, sort="score")
-    assert formula is not None
+    qs = item_sorted(workspace=workspace, sort="score")
     sql, params = qs.values("id")[:100].query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -44,3 +43,13 @@ def test_the_score_sort_walks_its_index(workspace):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "item_score_sort" in plan
     assert "Sort Key" not in plan
+
+
+def test_the_first_score_page_is_one_statement(workspace, django_assert_num_queries):
+    scoring.scoring_defaults_ensure(workspace=workspace)
+    for i in range(3):
+        _item(workspace, f"Item {i}")
+    # The primary formula is found by the page's own statement.
+    with django_assert_num_queries(1):
+        rows, _ = item_page(workspace=workspace, sort="score", size=2)
+    assert len(rows) == 2
