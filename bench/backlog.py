@@ -448,6 +448,8 @@ def main() -> None:  # noqa: PLR0915 - one run, one story: set up, measure, prin
             "queries": len(statements),
         }
 
+    import pmhub.wsgi  # noqa: F401 - the process as gunicorn runs it (gc.freeze after startup)
+
     figures: dict[str, Any] = {"bench": "backlog", "load": loading}
     api()()  # the first request records the token's last use; measure the steady state
 
