@@ -80,7 +80,8 @@ class ItemFilters:
     segment: str = ""
     query: str = ""
     min_customers: int | None = None
-    # A score range by one formula (inclusive; either end may be open). Unknown scores never match.
+    # A score range by one formula, the primary when None (inclusive; either end may be open).
+    # Unknown scores never match.
     score_formula_id: int | None = None
     score_min: float | None = None
     score_max: float | None = None
@@ -98,8 +99,8 @@ class ItemFilters:
                 self.segment,
                 self.query,
                 self.min_customers is not None,
-                self.score_formula_id is not None
-                and (self.score_min is not None or self.score_max is not None),
+                self.score_min is not None,
+                self.score_max is not None,
             )
         )
 
@@ -128,11 +129,16 @@ def item_list(*, workspace: Workspace, filters: ItemFilters | None = None) -> Qu
         qs = qs.filter(demand_by_segment__has_key=filters.segment)
     if filters.min_customers is not None:
         qs = qs.filter(customer_count__gte=filters.min_customers)
-    if filters.score_formula_id is not None and (
-        filters.score_min is not None or filters.score_max is not None
-    ):
+    if filters.score_min is not None or filters.score_max is not None:
+        formula: Any = filters.score_formula_id
+        if formula is None:  # the primary formula, found by the same statement
+            formula = Subquery(
+                ScoringFormula.objects.for_workspace(workspace)
+                .filter(is_primary=True)
+                .values("id")[:1]
+            )
         scores = ItemScore.objects.for_workspace(workspace).filter(
-            formula_id=filters.score_formula_id, value__isnull=False
+            formula_id=formula, value__isnull=False
         )
         if filters.score_min is not None:
             scores = scores.filter(value__gte=filters.score_min)

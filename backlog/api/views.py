@@ -239,6 +239,13 @@ class ItemFilterSerializer(serializers.Serializer):
         required=False, max_length=80, help_text="Asked for by customers of this segment."
     )
     min_customers = serializers.IntegerField(required=False, min_value=0)
+    score_min = serializers.FloatField(
+        required=False, help_text="Scores at least this (by `score_formula`); unknown ones never."
+    )
+    score_max = serializers.FloatField(required=False, help_text="Scores at most this.")
+    score_formula = serializers.IntegerField(
+        required=False, min_value=1, help_text="The formula of score_min/max; the primary if unset."
+    )
     q = serializers.CharField(required=False, max_length=200, help_text="Full-text search.")
     sort = serializers.CharField(default="rank", max_length=40, help_text=SORT_HELP)
 
@@ -259,6 +266,9 @@ def item_filters(data: dict[str, Any]) -> ItemFilters:
         parent_id=data.get("parent"),
         segment=data.get("segment", ""),
         min_customers=data.get("min_customers"),
+        score_formula_id=data.get("score_formula"),
+        score_min=data.get("score_min"),
+        score_max=data.get("score_max"),
         query=data.get("q", ""),
     )
 

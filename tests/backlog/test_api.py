@@ -387,3 +387,24 @@ def test_score_sort_refuses_unknown_formulas_and_foreign_cursors(
     assert client.get(ITEMS, {"sort": f"score:{theirs.id}"}).status_code == 400
     assert client.get(ITEMS, {"sort": "score:x"}).status_code == 400
     assert client.get(ITEMS, {"sort": "arr", "cursor": cursor}).status_code == 400
+
+
+def test_score_range_filters_by_the_primary_or_a_named_formula(
+    workspace, other_workspace, member, scored
+):
+    rice = scored["rice"]
+    client = api_as(member, workspace)
+    known = {item_id: v for item_id, v in scored["values"].items() if v is not None}
+
+    def ids(params):
+        response = client.get(ITEMS, {"page_size": 100, **params})
+        assert response.status_code == 200, response.json()
+        return {r["id"] for r in response.json()["results"]}
+
+    assert ids({"score_min": 2}) == {i for i, v in known.items() if v >= 2}
+    assert ids({"score_min": 1, "score_max": 2, "score_formula": rice.id}) == {
+        i for i, v in known.items() if 1 <= v <= 2
+    }
+    theirs = scoring.scoring_defaults_ensure(workspace=other_workspace)[0]
+    assert ids({"score_min": 0, "score_formula": theirs.id}) == set()
+    assert client.get(ITEMS, {"score_min": "high"}).status_code == 400
