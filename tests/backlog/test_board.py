@@ -185,7 +185,7 @@ def test_query_count_does_not_grow_with_the_columns(
     client = login(member)
     client.get(_url(workspace))  # warm the session
     # session, user, membership, the primary formula, areas, members, tags, segments (the
-    # filters' choices), the cards of every column with their counts (one windowed query), the
+    # filters' choices), the cards of every column with their counts (one statement), the
     # sidebar's workspace switcher
     with django_assert_num_queries(10):
         response = client.get(_url(workspace))
@@ -193,6 +193,42 @@ def test_query_count_does_not_grow_with_the_columns(
     counts = _counts(response)
     assert counts["planned"] == per_column
     assert len(_columns(response)["planned"]) == min(per_column, board.BOARD_COLUMN_LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("query", "query_case"), [({}, "unfiltered"), ({"kind": "idea"}, "filtered")]
+)
+def test_merged_items_are_neither_shown_nor_counted(workspace, member, login, query, query_case):
+    duplicate = _item(workspace, "Dup", status="planned")
+    into = _item(workspace, "Original", status="planned")
+    services.item_merge(workspace=workspace, actor=None, duplicate=duplicate, into=into)
+
+    # Unfiltered counts are every item less the merged ones; filtered ones count live items.
+    response = login(member).get(_url(workspace), query)
+
+    assert _columns(response)["planned"] == ["Original"], query_case
+    assert _counts(response) == {
+        "new": 0,
+        "considering": 0,
+        "planned": 1,
+        "in_progress": 0,
+        "shipped": 0,
+        "declined": 0,
+    }
+
+
+def test_a_status_filter_leaves_the_other_columns_empty(workspace, member, login):
+    _item(workspace, "New one")
+    _item(workspace, "Planned one", status="planned")
+    _item(workspace, "Shipped one", status="shipped")
+
+    response = login(member).get(_url(workspace), {"status": ["planned", "shipped"]})
+
+    columns = _columns(response)
+    assert columns["planned"] == ["Planned one"]
+    assert columns["shipped"] == ["Shipped one"]
+    assert columns["new"] == []
+    assert sum(_counts(response).values()) == 2
 
 
 def test_outsider_gets_404(workspace, other_workspace, outsider, login):

@@ -160,6 +160,30 @@ def test_missing_values_are_listed_with_links(workspace, member, login, scored):
     assert "no Effort (estimate), no RICE" in html
 
 
+def test_two_scores_plot_against_each_other(workspace, member, login, scored):
+    formulas = ScoringFormula.objects.for_workspace(workspace)
+    rice = formulas.get(framework="rice")
+    ice = formulas.get(framework="ice")
+    client = login(member)
+
+    same = client.get(_url(workspace), {"x": f"score:{rice.id}", "y": f"score:{rice.id}"})
+    unknown = client.get(_url(workspace), {"x": f"score:{ice.id}", "y": f"score:{rice.id}"})
+
+    points = _points(same)
+    assert {title: (p.x, p.y) for title, p in points.items()} == {
+        "Quick win": (900, 900),
+        "Big bet": (400, 400),
+        "Filler": (10, 10),
+    }
+    # No item has ICE inputs: nothing to plot, and each axis says how many it cannot place.
+    values = unknown.context["values"]
+    assert (values.total, values.plottable, values.points) == (4, 0, [])
+    assert [(gap.axis.key, gap.missing) for gap in values.gaps] == [
+        (f"score:{ice.id}", 4),
+        (f"score:{rice.id}", 1),
+    ]
+
+
 def test_a_chosen_split_moves_the_quadrants(workspace, member, login, scored):
     response = login(member).get(_url(workspace), {"x_split": "5", "y_split": "850"})
 
