@@ -1,21 +1,43 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 
 from pmhub.accounts.models import ApiToken, User
 from pmhub.accounts.tokens import token_hash
-from pmhub.workspaces.models import Workspace
+from pmhub.workspaces.models import Membership, Workspace
 
 
 def api_token_find_active(*, raw: str) -> ApiToken | None:
-    """The active token with this value, with its user and workspace; None if unknown or revoked."""
+    """The active token with this value, with its user and workspace, and as `membership` the
+    user's membership of that workspace (None once they left it); None if unknown or revoked.
+
+    One statement: every API request starts here, and the membership is what it asks next."""
     # cross-workspace: the token is what tells us the workspace; it is matched by its hash.
-    return (
+    token = (
         ApiToken.objects.unscoped()
         .select_related("user", "workspace")
+        .annotate(
+            member=FilteredRelation(
+                "user__memberships",
+                condition=Q(user__memberships__workspace_id=F("workspace_id")),
+            ),
+            member_id=F("member__id"),
+            member_role=F("member__role"),
+        )
         .filter(token_hash=token_hash(raw), revoked_at__isnull=True)
         .first()
     )
+    if token is None:
+        return None
+    token.membership = None
+    if token.member_id is not None:
+        membership = Membership(
+            id=token.member_id, role=token.member_role, user=token.user, workspace=token.workspace
+        )
+        membership._state.adding = False
+        membership._state.db = token._state.db
+        token.membership = membership
+    return token
 
 
 def api_token_list(*, workspace: Workspace, user: User | None = None) -> QuerySet[ApiToken]:

@@ -61,7 +61,12 @@ class WorkspaceApiView(APIView):
         token = request.auth if isinstance(request.auth, ApiToken) else None
         if token is not None and token.workspace.slug != self.workspace_slug:
             raise Http404
-        membership = membership_get_for_user(user=request.user, workspace_slug=self.workspace_slug)
+        if token is not None:
+            membership = token.membership  # read with the token (api_token_find_active)
+        else:
+            membership = membership_get_for_user(
+                user=request.user, workspace_slug=self.workspace_slug
+            )
         if membership is None:
             raise Http404
         method = (request.method or "GET").upper()
