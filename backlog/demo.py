@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from backlog import services
-from backlog.models import Item, ItemCustomer, ProductArea
+from backlog import saved_views, scoring, services
+from backlog.models import Item, ItemCustomer, ProductArea, SavedView
 from discovery.models import Insight, Tagging
+from pmhub.workspaces.models import Membership
 
 if TYPE_CHECKING:
     from pmhub.accounts.models import User
@@ -211,7 +212,59 @@ def demo_backlog_create(*, workspace: Workspace, actor: User | None) -> int:
             customer_id=row.customer_id,
             importance=ItemCustomer.Importance.CRITICAL,
         )
+    _score(workspace, actor, list(items.values()))
+    _saved_views(workspace, actor)
     return len(items)
+
+
+# RICE impact and confidence per item, in ITEMS order: the demo's PM has estimated every item.
+_IMPACTS = (2, 1, 3, 0.5, 2, 1, 3, 2, 0.5, 1, 2, 3, 1, 0.5, 2)
+_CONFIDENCES = (0.8, 1.0, 0.5, 0.8, 1.0, 0.8, 0.5, 0.8, 1.0, 0.5, 0.8, 1.0, 0.8, 0.5, 0.8)
+
+
+def _score(workspace: Workspace, actor: User | None, items: list[Item]) -> None:
+    """The default formulas, and RICE and value-vs-effort inputs for every item: reach from the
+    customers who asked (each stands for a team of users), impact and confidence estimated."""
+    scoring.scoring_defaults_ensure(workspace=workspace)
+    demand = dict(
+        Item.objects.for_workspace(workspace)
+        .filter(id__in=[i.id for i in items])
+        .values_list("id", "customer_count")
+    )
+    for index, item in enumerate(items):
+        impact = _IMPACTS[index % len(_IMPACTS)]
+        scoring.item_inputs_set(
+            workspace=workspace,
+            actor=actor,
+            item=item,
+            values={
+                "rice.reach": 120 + 60 * demand.get(item.id, 0),
+                "rice.impact": impact,
+                "rice.confidence": _CONFIDENCES[index % len(_CONFIDENCES)],
+                "value_effort.value": min(10, round(impact * 3 + 1)),
+                "value_effort.effort": min(10, max(1, round(item.effort or 1))),
+            },
+        )
+
+
+def _saved_views(workspace: Workspace, actor: User | None) -> None:
+    """Views a PM would keep: enterprise asks by score, what is in flight, and quick wins."""
+    if actor is None:
+        return
+    membership = Membership.objects.for_workspace(workspace).get(user=actor)
+    for name, layout, params in (
+        ("Enterprise asks", SavedView.Layout.TABLE, {"segment": "Enterprise", "sort": "score"}),
+        ("In flight", SavedView.Layout.BOARD, {"status": ["planned", "in_progress"]}),
+        ("Quick wins", SavedView.Layout.MATRIX, {}),
+    ):
+        saved_views.saved_view_create(
+            workspace=workspace,
+            membership=membership,
+            name=name,
+            params=params,
+            layout=layout,
+            is_shared=True,
+        )
 
 
 def _cite(workspace: Workspace, actor: User | None, item: Item, spec: DemoItem, insights) -> None:

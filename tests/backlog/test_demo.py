@@ -42,3 +42,25 @@ def test_the_demo_backlog_is_written_once_with_real_demand(workspace, admin):
     )
     ranks = [i.title for i in Item.objects.for_workspace(workspace).order_by("rank", "id")]
     assert ranks == [spec.title for spec in ITEMS]
+
+
+def test_the_demo_backlog_is_scored_and_has_shared_views(workspace, admin):
+    from backlog.listing import item_page
+    from backlog.models import SavedView
+    from backlog.selectors import primary_formula_get
+
+    demo_discovery_create(workspace=workspace, actor=admin, now=NOW)
+    demo_backlog_create(workspace=workspace, actor=admin)
+
+    rows, _ = item_page(workspace=workspace, sort="score", size=len(ITEMS))
+    primary = str(primary_formula_get(workspace=workspace).id)
+    scores = [row["scores"][primary] for row in rows]
+    # Every item is scored by RICE, highest first, and asked-for items reach further.
+    assert None not in scores
+    assert scores == sorted(scores, reverse=True)
+    views = SavedView.objects.for_workspace(workspace).order_by("position")
+    assert [(v.name, v.layout, v.is_shared) for v in views] == [
+        ("Enterprise asks", "table", True),
+        ("In flight", "board", True),
+        ("Quick wins", "matrix", True),
+    ]
