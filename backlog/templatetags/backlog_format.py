@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.http import QueryDict
 
 register = template.Library()
 
@@ -21,3 +22,18 @@ def compact_money(value: Decimal | float | int | None) -> str:
             short = f"{amount / size:.1f}".removesuffix(".0")
             return f"${short}{suffix}"
     return f"${amount:,.0f}"
+
+
+@register.filter
+def export_query(params: QueryDict) -> str:
+    """The filters and sort of a page's query string as the CSV export reads them: its own
+    parameters only, empty values (an untouched filter) dropped."""
+    from backlog.api.views import ItemFilterSerializer
+
+    names = ItemFilterSerializer().fields
+    query = QueryDict(mutable=True)
+    for key in params:
+        values = [value for value in params.getlist(key) if value.strip()]
+        if key in names and values:
+            query.setlist(key, values)
+    return query.urlencode()

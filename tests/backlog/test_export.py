@@ -129,3 +129,28 @@ def test_outsiders_get_404_and_anonymous_visitors_log_in(
     anonymous = client.get(PAGE)
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("page", ["", "board/", "matrix/"])
+def test_each_view_exports_what_its_filters_select(workspace, member, login, page):
+    import html
+    import re
+
+    _item(workspace, "A feature", kind="feature")
+    _item(workspace, "An idea", kind="idea")
+    client = login(member)
+    # An untouched filter arrives empty; the view's own parameters (axes, the open view) too.
+    query = "q=&kind=feature&area=&status=new&view=&x=effort&sort=customers"
+    response = client.get(f"/w/{workspace.slug}/backlog/{page}?{query}")
+    assert response.status_code == 200
+    href = html.unescape(
+        re.search(r'class="view-tabs__export" href="([^"]+)"', response.content.decode())[1]
+    )
+    assert "kind=feature" in href
+    assert "area=" not in href
+    assert "x=" not in href
+
+    exported = client.get(href)
+    assert exported.status_code == 200
+    titles = [row[1] for row in _rows(exported)[1:]]
+    assert titles == ["A feature"]
