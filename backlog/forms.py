@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -164,7 +164,9 @@ class ItemEditForm(forms.Form):
     )
     owner = forms.ChoiceField(required=False)
     area = forms.ChoiceField(required=False)
-    parent = forms.ChoiceField(required=False)
+    # An epic's or feature's id, chosen in the page's parent picker (a workspace has tens of
+    # thousands: no select lists them all); `parent_get` resolves it within the workspace.
+    parent = forms.IntegerField(required=False, min_value=1)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(
@@ -172,16 +174,27 @@ class ItemEditForm(forms.Form):
         *args: Any,
         areas: Iterable[ProductArea],
         members: Iterable[Membership],
-        parents: Iterable[Item],
+        parent_get: Callable[..., Item],
+        current_parent: Item | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = _area_choices(areas, "No area")
         self.fields["owner"].choices = _owner_choices(members, "No owner")
-        self.fields["parent"].choices = [
-            ("", "No parent"),
-            *((str(p.id), f"{p.title} ({p.get_kind_display()})") for p in parents),
-        ]
+        self.parent_get = parent_get
+        # The parent the picker shows as chosen: the item's own, or the one just posted.
+        self.parent_choice = current_parent
+
+    def clean_parent(self) -> int | None:
+        parent_id = self.cleaned_data.get("parent")
+        if parent_id is None:
+            self.parent_choice = None
+            return None
+        try:
+            self.parent_choice = self.parent_get(parent_id=parent_id)
+        except Item.DoesNotExist as exc:
+            raise forms.ValidationError("Choose an epic or a feature of this workspace.") from exc
+        return parent_id
 
     @staticmethod
     def initial_for(item: Item) -> dict[str, Any]:
@@ -192,7 +205,7 @@ class ItemEditForm(forms.Form):
             "effort": effort,
             "owner": str(item.owner_id or ""),
             "area": str(item.area_id or ""),
-            "parent": str(item.parent_id or ""),
+            "parent": item.parent_id,
             "version": item.version,
         }
 
@@ -204,7 +217,7 @@ class ItemEditForm(forms.Form):
             "effort": data["effort"],
             "owner_id": _optional_id(data["owner"]),
             "area_id": _optional_id(data["area"]),
-            "parent_id": _optional_id(data["parent"]),
+            "parent_id": data["parent"],
         }
 
 

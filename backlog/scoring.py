@@ -23,9 +23,11 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Aggregate, F, FloatField, Max, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils import timezone
@@ -893,6 +895,137 @@ def _median_expression(framework: str, name: str) -> Any:
     return value
 
 
+# The medians are the "typical item" each input's contribution is measured against: a baseline
+# minutes old explains a score as well as a fresh one, and computing them reads every item of the
+# workspace (~0.5 s at 100,000 items), so they are cached, not read on every item page. The key
+# carries the formula's version, so an edited formula never explains itself with old names.
+MEDIANS_TTL = 300
+
+
+def _medians_key(workspace: Workspace, formula: ScoringFormula) -> str:
+    return f"backlog:medians:{workspace.id}:{formula.id}:{formula.version}"
+
+
+def _medians(
+    workspace: Workspace,
+    parsed: list[tuple[ScoringFormula, Formula]],
+    aliases: dict[tuple[str, str], str],
+) -> dict[str, float | None]:
+    """The workspace's median of every input alias of `parsed`: from the cache where each formula
+    has its own, else every missing one in one aggregate (which then fills the cache)."""
+    keys = {formula.id: _medians_key(workspace, formula) for formula, _ in parsed}
+    cached = cache.get_many(list(keys.values()))
+    medians: dict[str, float | None] = {}
+    missing: dict[str, tuple[str, str]] = {}
+    for formula, compiled in parsed:
+        hit = cached.get(keys[formula.id])
+        for name in compiled.names:
+            key = ("", name) if name in DEMAND_FIELDS else (formula.framework, name)
+            if hit is not None and name in hit:
+                medians[aliases[key]] = hit[name]
+            else:
+                missing[aliases[key]] = key
+    if missing:
+        medians.update(
+            Item.objects.for_workspace(workspace).aggregate(
+                **{alias: _Median(_median_expression(*key)) for alias, key in missing.items()}
+            )
+        )
+        fresh = {}
+        for formula, compiled in parsed:
+            fresh[keys[formula.id]] = {
+                name: medians[
+                    aliases[("", name) if name in DEMAND_FIELDS else (formula.framework, name)]
+                ]
+                for name in compiled.names
+            }
+        cache.set_many(fresh, timeout=MEDIANS_TTL)
+    return medians
+
+
+# An item's position by a formula is exact while at most this many items score higher: counting
+# them walks that much of the item_score_rank index. Further down, where "about 41,000th" says as
+# much as "40,873rd", it is read off the formula's cached score quantiles instead of counting up
+# to 100,000 index entries per formula on every item page.
+POSITION_COUNTED = 1_000
+QUANTILE_STEPS = 200
+QUANTILES_TTL = 300
+
+
+def _quantiles_key(workspace: Workspace, formula: ScoringFormula) -> str:
+    return f"backlog:score-quantiles:{workspace.id}:{formula.id}:{formula.version}"
+
+
+def _score_quantiles(
+    workspace: Workspace, formulas: list[ScoringFormula]
+) -> dict[int, tuple[int, list[float]]]:
+    """Per formula id: how many items have a known score, and the score at every
+    1/QUANTILE_STEPS of them, highest first; cached (one query for those missing)."""
+    keys = {formula.id: _quantiles_key(workspace, formula) for formula in formulas}
+    cached = cache.get_many(list(keys.values()))
+    found = {fid: cached[key] for fid, key in keys.items() if key in cached}
+    missing = [fid for fid in keys if fid not in found]
+    if missing:
+        fractions = [step / QUANTILE_STEPS for step in range(1, QUANTILE_STEPS + 1)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT formula_id, count(*), percentile_disc(%s::float8[]) WITHIN GROUP"
+                " (ORDER BY value DESC) FROM backlog_itemscore WHERE workspace_id = %s"
+                " AND formula_id = ANY(%s) AND value IS NOT NULL GROUP BY formula_id",
+                [fractions, workspace.id, missing],
+            )
+            fresh = {fid: (count, list(values)) for fid, count, values in cursor.fetchall()}
+        for fid in missing:
+            found[fid] = fresh.get(fid, (0, []))
+        cache.set_many({keys[fid]: found[fid] for fid in missing}, timeout=QUANTILES_TTL)
+    return found
+
+
+def _estimated_higher(known: int, quantiles: list[float], value: float) -> int:
+    """About how many of `known` scores (quantiles highest first) are above `value`."""
+    above = next((n for n, q in enumerate(quantiles) if q <= value), len(quantiles))
+    return round(known * above / max(len(quantiles), 1))
+
+
+@dataclass(frozen=True)
+class ScorePosition:
+    score: ItemScore
+    # 1 + how many items score higher; None while the score is unknown.
+    position: int | None
+    exact: bool
+
+
+def score_positions(
+    *, workspace: Workspace, item: Item, formulas: list[ScoringFormula]
+) -> dict[int, ScorePosition]:
+    """The item's stored scores by formula id, each with its position by that formula: exact in
+    the top POSITION_COUNTED + 1, estimated below. One query for all formulas (counts bounded by
+    POSITION_COUNTED on item_score_rank), plus one for the quantiles when not cached."""
+    higher = RawSQL(
+        # `value > ` (not the score_key) so the bound is an index condition of item_score_rank.
+        "SELECT count(*) FROM (SELECT 1 FROM backlog_itemscore higher"
+        " WHERE higher.workspace_id = %s AND higher.formula_id = backlog_itemscore.formula_id"
+        " AND higher.value > backlog_itemscore.value LIMIT %s) counted",
+        (workspace.id, POSITION_COUNTED),
+    )
+    quantiles = _score_quantiles(workspace, formulas)
+    positions = {}
+    for score in (
+        ItemScore.objects.for_workspace(workspace)
+        .filter(item_id=item.id, formula_id__in=[f.id for f in formulas])
+        .annotate(higher=higher)
+    ):
+        if score.value is None:
+            positions[score.formula_id] = ScorePosition(score, None, exact=True)
+        elif score.higher < POSITION_COUNTED:
+            positions[score.formula_id] = ScorePosition(score, 1 + score.higher, exact=True)
+        else:
+            known, steps = quantiles.get(score.formula_id, (0, []))
+            estimate = max(POSITION_COUNTED, _estimated_higher(known, steps, score.value))
+            positions[score.formula_id] = ScorePosition(score, 1 + estimate, exact=False)
+    return positions
+
+
 def score_explain(*, workspace: Workspace, item: Item, formula: ScoringFormula) -> dict[str, Any]:
     """The formula, the item's inputs with labels, each input's contribution against the
     workspace's median of that input, the score and its recent history. A formula that no
@@ -906,9 +1039,10 @@ def score_explain(*, workspace: Workspace, item: Item, formula: ScoringFormula) 
 def scores_explain(
     *, workspace: Workspace, item: Item, formulas: Iterable[ScoringFormula]
 ) -> dict[int, dict[str, Any] | None]:
-    """score_explain for each of `formulas` by id (None for one that no longer parses), in four
-    queries whatever their number: the workspace's fields, the item's row, every median in one
-    aggregate, and the recent history of every formula in one windowed query."""
+    """score_explain for each of `formulas` by id (None for one that no longer parses), in three
+    queries whatever their number: the workspace's fields, the item's row and the recent history
+    of every formula in one windowed query; plus, when the cache lacks them, every median in one
+    aggregate (see MEDIANS_TTL)."""
     formulas = list(formulas)
     fields = _custom_fields(workspace)
     parsed: list[tuple[ScoringFormula, Formula]] = []
@@ -927,16 +1061,7 @@ def scores_explain(
         for name in compiled.names:
             key = ("", name) if name in DEMAND_FIELDS else (formula.framework, name)
             aliases.setdefault(key, f"m{len(aliases)}")
-    medians = (
-        Item.objects.for_workspace(workspace).aggregate(
-            **{
-                alias: _Median(_median_expression(framework, name))
-                for (framework, name), alias in aliases.items()
-            }
-        )
-        if aliases
-        else {}
-    )
+    medians = _medians(workspace, parsed, aliases)
     history: dict[int, list[dict[str, Any]]] = {formula.id: [] for formula, _ in parsed}
     for change in (
         ScoreChange.objects.for_workspace(workspace)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 
 from backlog.models import (
@@ -395,4 +396,80 @@ def item_customers_ranked(*, workspace: Workspace, item: Item) -> QuerySet[ItemC
             Lower("customer__name"),
             "id",
         )
+    )
+
+
+# --- the item page at scale: reads whose cost does not grow with the workspace or the item -----
+PARENT_KINDS = (Item.Kind.EPIC, Item.Kind.FEATURE)
+
+
+def item_parent_options(
+    *, workspace: Workspace, item: Item, query: str = "", limit: int = 12
+) -> list[Item]:
+    """Live epics and features matching `query` (best ranked first) that `item` may move under:
+    neither the item itself nor any item below it, so no choice makes a circle."""
+    below = RawSQL(
+        # Walks down from the item through the item_parent index; UNION (not ALL) stops at an
+        # existing loop, which item_update never writes but older data might hold.
+        "WITH RECURSIVE below(id) AS ("
+        " SELECT id FROM backlog_item WHERE workspace_id = %s AND parent_id = %s"
+        " UNION SELECT child.id FROM backlog_item child JOIN below ON child.parent_id = below.id"
+        " WHERE child.workspace_id = %s"
+        ") SELECT id FROM below",
+        (workspace.id, item.id, workspace.id),
+    )
+    query = query.strip()
+    qs = (
+        item_list(workspace=workspace, filters=ItemFilters(query=query) if query else None)
+        .filter(kind__in=PARENT_KINDS)
+        .filter(~Q(id=item.id), ~Q(id__in=below))
+    )
+    return list(qs.order_by("rank", "id").only("id", "title", "kind", "status")[:limit])
+
+
+def item_parent_get(*, workspace: Workspace, item: Item, parent_id: int) -> Item:
+    """The live epic or feature `parent_id` of the workspace, other than `item`, as a parent
+    for it; Item.DoesNotExist otherwise. (item_update refuses the item's descendants.)"""
+    return (
+        Item.objects.for_workspace(workspace)
+        .filter(merged_into__isnull=True, kind__in=PARENT_KINDS)
+        .exclude(id=item.id)
+        .only("id", "title", "kind")
+        .get(id=parent_id)
+    )
+
+
+def item_evidence_newest(*, workspace: Workspace, item: Item, limit: int) -> list[ItemEvidence]:
+    """The item's `limit` newest links with their words and who said them. The links are picked
+    on the narrow table first; only those few are joined to feedback, customer and company."""
+    newest = (
+        ItemEvidence.objects.for_workspace(workspace)
+        .filter(item_id=item.id)
+        .order_by("-created_at", "-id")
+        .values("id")[:limit]
+    )
+    return list(item_evidence_list(workspace=workspace, item=item).filter(id__in=Subquery(newest)))
+
+
+# How many of an item's newest feedback links the item page ranks by importance. Finding a
+# link's customer means reading its feedback row, so ranking all of an item's links (tens of
+# thousands) costs a random read each; within this window it costs a few milliseconds. Items with
+# fewer feedback links than this are ranked exactly; the evidence page always ranks all of them.
+QUOTES_WINDOW = 500
+
+
+def item_quotes_top(*, workspace: Workspace, item: Item, limit: int) -> list[ItemEvidence]:
+    """The item's most telling quotes: of its QUOTES_WINDOW newest feedback links, critical
+    customers' first, then important, nice to have and unknown, newest first within each; each
+    annotated with its customer's `importance` for the item. One query."""
+    window = (
+        ItemEvidence.objects.for_workspace(workspace)
+        .filter(item_id=item.id, feedback__isnull=False)
+        .order_by("-created_at", "-id")
+        .values("id")[:QUOTES_WINDOW]
+    )
+    return list(
+        item_evidence_ranked(workspace=workspace, item=item, kind="feedback").filter(
+            id__in=Subquery(window)
+        )[:limit]
     )

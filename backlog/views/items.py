@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -31,6 +32,7 @@ from pmhub.workspaces.roles import Role
 from pmhub.workspaces.selectors import membership_list
 
 CANDIDATES = 12
+PARENT_OPTIONS = 12
 # How much of each list the item page shows; "show all" pages through the rest.
 CUSTOMERS_SHOWN = 25
 QUOTES_SHOWN = 10
@@ -100,6 +102,15 @@ def _label_importance(links: Any) -> None:
         link.importance_label = labels.get(link.importance, "")
 
 
+def _edit_choices(request: HttpRequest, item: Item) -> dict[str, Any]:
+    workspace = request.workspace
+    return {
+        "areas": selectors.product_area_list(workspace=workspace),
+        "members": list(membership_list(workspace=workspace)),
+        "parent_get": partial(selectors.item_parent_get, workspace=workspace, item=item),
+    }
+
+
 def _context(request: HttpRequest, item: Item, **overrides: Any) -> dict[str, Any]:
     workspace = request.workspace
     find = request.GET.get("find", "")[:200]
@@ -108,18 +119,18 @@ def _context(request: HttpRequest, item: Item, **overrides: Any) -> dict[str, An
     customers = list(
         selectors.item_customers_ranked(workspace=workspace, item=item)[:CUSTOMERS_SHOWN]
     )
-    quotes = list(
-        selectors.item_evidence_ranked(workspace=workspace, item=item, kind="feedback")[
-            :QUOTES_SHOWN
-        ]
-    )
+    quotes = selectors.item_quotes_top(workspace=workspace, item=item, limit=QUOTES_SHOWN)
     _label_importance(quotes)
-    evidence = list(selectors.item_evidence_list(workspace=workspace, item=item)[:EVIDENCE_SHOWN])
+    evidence = selectors.item_evidence_newest(workspace=workspace, item=item, limit=EVIDENCE_SHOWN)
     context = {
         "item": item,
         "description_html": render_markdown(item.description),
         "children": list(selectors.item_children(workspace=workspace, item=item)),
         "quotes": quotes,
+        # Past this many links the quotes are ranked among the newest (selectors.QUOTES_WINDOW).
+        "quotes_window": selectors.QUOTES_WINDOW
+        if item.evidence_count > selectors.QUOTES_WINDOW
+        else None,
         "evidence": evidence,
         "evidence_more": max(0, item.evidence_count - len(evidence)),
         "customers": customers,
@@ -129,12 +140,11 @@ def _context(request: HttpRequest, item: Item, **overrides: Any) -> dict[str, An
         "statuses": [s for s in Item.Status if s != Item.Status.DECLINED],
         "find": find,
         "candidates": _candidates(request, item, find),
-        # Viewers (engineers reading why) get no edit form, nor the three reads behind it.
+        # Viewers (engineers reading why) get no edit form, nor the two reads behind it.
         "edit_form": ItemEditForm(
             initial=ItemEditForm.initial_for(item),
-            areas=selectors.product_area_list(workspace=workspace),
-            members=list(membership_list(workspace=workspace)),
-            parents=selectors.item_parent_choices(workspace=workspace, item=item),
+            current_parent=item.parent,
+            **_edit_choices(request, item),
         )
         if request.membership.role in (Role.ADMIN, Role.EDITOR)
         else None,
@@ -173,6 +183,34 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @workspace_view()
 @require_GET
+def item_parent_options(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The edit form's parent picker: epics and features matching `parent_q` that the item may
+    move under, after the one chosen now (`parent`) and "No parent"; asked as one types."""
+    workspace = request.workspace
+    item = _item(request, item_id)
+    query = request.GET.get("parent_q", "")[:200]
+    chosen = None
+    if request.GET.get("parent", "").isdigit():
+        try:
+            chosen = selectors.item_parent_get(
+                workspace=workspace, item=item, parent_id=int(request.GET["parent"])
+            )
+        except Item.DoesNotExist:
+            chosen = None
+    options = selectors.item_parent_options(
+        workspace=workspace, item=item, query=query, limit=PARENT_OPTIONS
+    )
+    context = {
+        "item": item,
+        "parent_choice": chosen,
+        "parent_options": [o for o in options if chosen is None or o.id != chosen.id],
+        "parent_query": query,
+    }
+    return render(request, "backlog/_item_parent_options.html", context)
+
+
+@workspace_view()
+@require_GET
 def item_evidence_all(request: HttpRequest, item_id: int) -> HttpResponse:
     """Everything behind an item, page by page: its evidence (insights, then quotes by their
     customer's importance) or, with list=customers, everyone who asked."""
@@ -206,12 +244,8 @@ def item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
     """Save the inline edit begun on `version`; a stale one keeps the person's text on screen."""
     workspace = request.workspace
     item = _item(request, item_id)
-    choices = {
-        "areas": selectors.product_area_list(workspace=workspace),
-        "members": list(membership_list(workspace=workspace)),
-        "parents": selectors.item_parent_choices(workspace=workspace, item=item),
-    }
-    form = ItemEditForm(request.POST, **choices)
+    choices = _edit_choices(request, item)
+    form = ItemEditForm(request.POST, current_parent=item.parent, **choices)
     conflict = None
     if form.is_valid():
         try:
@@ -229,7 +263,7 @@ def item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
             conflict = item
             post = request.POST.copy()
             post["version"] = str(item.version)
-            form = ItemEditForm(post, **choices)
+            form = ItemEditForm(post, current_parent=item.parent, **choices)
             form.is_valid()
         except (ValidationError, ApplicationError) as exc:
             form_add_service_error(form, exc)
@@ -339,6 +373,7 @@ def item_evidence_unlink(request: HttpRequest, item_id: int, item_evidence_id: i
 urlpatterns = [
     path("items/<int:item_id>/", item_detail, name="item-detail"),
     path("items/<int:item_id>/edit/", item_edit, name="item-edit"),
+    path("items/<int:item_id>/parents/", item_parent_options, name="item-parent-options"),
     path("items/<int:item_id>/status/", item_status, name="item-status"),
     path("items/<int:item_id>/importance/", item_importance, name="item-importance"),
     path("items/<int:item_id>/evidence/", item_evidence_link, name="item-evidence-link"),

@@ -56,6 +56,16 @@ def _ordinal(n: int | None) -> str:
     return f"{n}{suffix}"
 
 
+def _position(found: scoring.ScorePosition | None) -> str:
+    """ "3rd", or "about 41,000th" where scoring.score_positions estimated it (two figures)."""
+    if found is None or found.position is None:
+        return _ordinal(None)
+    if found.exact:
+        return _ordinal(found.position)
+    rounded = int(float(f"{found.position:.2g}"))
+    return f"about {rounded:,}{_ordinal(rounded)[len(str(rounded)) :]}"
+
+
 # --- the item page's scores panel ------------------------------------------------------------
 def _explanation(explained: dict[str, Any] | None) -> dict[str, Any]:
     """scoring.scores_explain's explanation of one formula, ready to show; None: it is broken."""
@@ -132,7 +142,11 @@ def scores_context(
     formulas = selectors.formula_list(workspace=workspace)
     # A constant number of queries however many formulas: positions and explanations are read
     # for all of them at once.
-    ranked = selectors.item_scores_ranked(workspace=workspace, item=item) if formulas else {}
+    ranked = (
+        scoring.score_positions(workspace=workspace, item=item, formulas=formulas)
+        if formulas
+        else {}
+    )
     explained = (
         scoring.scores_explain(workspace=workspace, item=item, formulas=formulas)
         if formulas
@@ -140,7 +154,8 @@ def scores_context(
     )
     scores = []
     for formula in formulas:
-        score, position = ranked.get(formula.id, (None, None))
+        found = ranked.get(formula.id)
+        score = found.score if found else None
         value = score.value if score else None
         scores.append(
             {
@@ -148,7 +163,7 @@ def scores_context(
                 "value": value,
                 "shown": _number(value),
                 "reason": (score.reason if score else "") or "not scored yet",
-                "position": _ordinal(position),
+                "position": _position(found),
                 "explain": _explanation(explained[formula.id]),
             }
         )
