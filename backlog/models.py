@@ -170,6 +170,8 @@ class ItemEvidence(WorkspaceOwnedModel):
         indexes = [
             models.Index(fields=["workspace", "insight"], name="item_evidence_insight"),
             models.Index(fields=["workspace", "feedback"], name="item_evidence_feedback"),
+            # An item's newest links (its page, the quotes window) without sorting all of them.
+            models.Index(fields=["item", "-created_at", "-id"], name="item_evidence_recent"),
         ]
 
     def __str__(self) -> str:

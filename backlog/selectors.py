@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 
@@ -170,16 +170,6 @@ def item_children(*, workspace: Workspace, item: Item) -> QuerySet[Item]:
     )
 
 
-def item_parent_choices(*, workspace: Workspace, item: Item | None = None) -> QuerySet[Item]:
-    """Items that may hold others (epics and features), the item itself left out."""
-    qs = Item.objects.for_workspace(workspace).filter(
-        merged_into__isnull=True, kind__in=[Item.Kind.EPIC, Item.Kind.FEATURE]
-    )
-    if item is not None:
-        qs = qs.filter(~Q(id=item.id))
-    return qs.order_by("rank", "id").only("id", "title", "kind")
-
-
 def item_search(*, workspace: Workspace, query: str, limit: int = 10) -> list[Item]:
     """Live items whose title (or text) matches `query`, best ranked first; for pickers."""
     query = query.strip()
@@ -270,17 +260,6 @@ def item_inputs_values(*, workspace: Workspace, item: Item) -> dict[str, Any]:
     return values or {}
 
 
-def score_position(*, workspace: Workspace, formula_id: int, value: float | None) -> int | None:
-    """1 + how many items score strictly higher by the formula; None for an unknown score."""
-    if value is None:
-        return None
-    return 1 + (
-        ItemScore.objects.for_workspace(workspace)
-        .filter(formula_id=formula_id, value__gt=value)
-        .count()
-    )
-
-
 # --- evidence seen from Discovery ------------------------------------------------------------
 ITEMS_CITING_LIMIT = 50
 
@@ -315,27 +294,6 @@ def items_citing(
         )
         .order_by("item__rank", "item_id")[: limit + 1]
     )
-
-
-def item_scores_ranked(
-    *, workspace: Workspace, item: Item
-) -> dict[int, tuple[ItemScore, int | None]]:
-    """The item's stored scores by formula id, each with its position by that formula (1 + how
-    many items score strictly higher; None while unknown), in one query: a count per score
-    on the item_score_rank index, however many formulas there are."""
-    higher = (
-        ItemScore.objects.for_workspace(workspace)
-        .filter(formula_id=OuterRef("formula_id"), value__gt=OuterRef("value"))
-        .order_by()
-        .values("formula_id")
-        .annotate(count=Count("id"))
-        .values("count")
-    )
-    scores = ItemScore.objects.for_workspace(workspace).filter(item_id=item.id)
-    return {
-        score.formula_id: (score, None if score.value is None else 1 + score.higher)
-        for score in scores.annotate(higher=Coalesce(Subquery(higher), 0))
-    }
 
 
 def _importance_weight(field: str) -> Case:
