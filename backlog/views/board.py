@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backlog import board, selectors, services
 from backlog.forms import ItemFilterForm, ItemStatusForm
-from backlog.models import ScoringFormula
+from backlog.models import SavedView, ScoringFormula
+from backlog.views.table import saved_views_context
 from discovery import selectors as discovery_selectors
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.views import object_or_404
@@ -95,6 +96,8 @@ def board_page(request: HttpRequest) -> HttpResponse:
         links["status_url"] = "backlog:board-status"
     _add_urls((card for column in columns for card in column.cards), workspace.slug, **links)
     context = {
+        # First: the page's own `view_query` (its filters, without the table's sort) wins.
+        **saved_views_context(request, layout=SavedView.Layout.BOARD),
         "form": form,
         "columns": [
             {"column": column, "table_url": _table_url(request, form, status=column.status)}
@@ -253,6 +256,7 @@ def matrix_page(request: HttpRequest) -> HttpResponse:
     )
     axis_form = MatrixAxisForm(initial={"x": x.key, "y": y.key, **options}, axes=axes)
     context = {
+        **saved_views_context(request, layout=SavedView.Layout.MATRIX),
         "form": form,
         "axis_form": axis_form,
         "x": x,

@@ -223,8 +223,8 @@ def test_query_count_does_not_grow_with_the_items(
     client.get(_url(workspace))  # warm the session
     # session, user, membership, formulas, areas, members, tags, segments (the filters'
     # choices), score fields (the axes), the totals, the points, the first items left out, the
-    # sidebar's workspace switcher
-    with django_assert_num_queries(13):
+    # saved views, the sidebar's workspace switcher
+    with django_assert_num_queries(14):
         response = client.get(_url(workspace), {"y": "customers"})
 
     assert response.context["values"].total == count
