@@ -359,3 +359,32 @@ def test_the_members_list_query_count_does_not_grow_with_the_page(
         response = client.get(f"/api/v1/workspaces/acme/members/?page_size={page_size}")
 
     assert len(response.json()["results"]) == page_size
+
+
+def test_the_token_lookup_reads_user_workspace_and_membership_in_one_statement(
+    workspace, member, make_token, django_assert_num_queries
+):
+    from pmhub.accounts.selectors import api_token_find_active
+
+    workspace.settings = {"theme": "dark"}
+    workspace.save(update_fields=["settings"])
+    raw = make_token(member, workspace, "read")
+    role = Membership.objects.for_workspace(workspace).get(user=member).role
+    with django_assert_num_queries(1):
+        token = api_token_find_active(raw=raw)
+        assert token.user == member
+        assert token.workspace.settings == {"theme": "dark"}
+        assert token.membership.role == role
+        assert token.membership.workspace.slug == workspace.slug
+    assert api_token_find_active(raw=raw[:-1] + ("a" if raw[-1] != "a" else "b")) is None
+
+
+def test_a_token_whose_user_is_no_longer_a_member_finds_nothing_there(
+    workspace, member, make_token
+):
+    raw = make_token(member, workspace, "read")
+    # Left without the service (which also revokes tokens): the membership alone is gone.
+    Membership.objects.for_workspace(workspace).filter(user=member).delete()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get(f"/api/v1/workspaces/{workspace.slug}/members/").status_code == 404
