@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet, Subquery, TextField
+from django.db.models import Exists, F, Q, QuerySet, Subquery, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
@@ -190,30 +190,39 @@ def _score_page(
     size: int,
     with_inputs: bool,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of a score sort. The first page is one statement; a later one first checks that
-    the formula its cursor names is still the one the sort means (a walk begun on `score` stops
-    if the primary changes)."""
+    """A page of a score sort, in one statement. A later page walks the formula its cursor
+    names; for `score`, only while that formula is still the primary (a walk begun on `score`
+    stops if the primary changes), which the statement checks too."""
     formula_id = None
     if cursor:
         name, value, item_id = _score_cursor(cursor)
-        formula = score_formula(workspace=workspace, sort=sort)
-        if formula is None or name != f"score:{formula.id}":
+        named = name.removeprefix("score:")
+        if not name.startswith("score:") or not named.isdigit() or sort not in ("score", name):
             raise BadCursor("This cursor is not valid for this list; start from the first page.")
-        formula_id = formula.id
+        formula_id = int(named)
     qs = _row_annotated(
         item_sorted(workspace=workspace, filters=filters, sort=sort, formula_id=formula_id),
         workspace,
         with_inputs,
     )
     if cursor:
+        if sort == "score":
+            still_primary = ScoringFormula.objects.for_workspace(workspace).filter(
+                id=formula_id, is_primary=True
+            )
+            qs = qs.filter(Exists(still_primary))
         key = NO_SCORE if value is None else float(value)
         # `key <= value` is the index range that starts at the cursor; the rest only skips the
         # ties already shown.
         qs = qs.filter(Q(score_key__lt=key) | Q(score_key=key, id__gt=item_id), score_key__lte=key)
     extra = (*_ANNOTATED, *(("inputs_json",) if with_inputs else ()))
     rows = list(qs.values(*ROW_VALUES, *extra, "score_value", "score_formula")[: size + 1])
-    if not rows and not cursor:
-        score_formula(workspace=workspace, sort=sort)  # an unknown formula is an error, not []
+    if not rows:
+        # The end of the list, or a formula unknown here (an error, not []), or a walk whose
+        # formula is no longer the primary.
+        formula = score_formula(workspace=workspace, sort=sort)
+        if cursor and formula is not None and formula.id != formula_id:
+            raise BadCursor("This cursor is not valid for this list; start from the first page.")
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None

@@ -173,9 +173,11 @@ def recount_demand(cur: Any, ws: int) -> None:
     cur.execute("DELETE FROM backlog_itemcustomer WHERE workspace_id = %s", [ws])
     cur.execute(CUSTOMERS_SQL, {"ws": ws})
     cur.execute(DEMAND_SQL, {"ws": ws})
+    # Recounting every item at once leaves a dead version of each row, which autovacuum would
+    # clear in a live database (the app recounts only the items whose links changed).
+    cur.execute("VACUUM ANALYZE backlog_item")
     cur.execute("ANALYZE backlog_itemevidence")
     cur.execute("ANALYZE backlog_itemcustomer")
-    cur.execute("ANALYZE backlog_item")
 
 
 def load(raw_url: dict[str, Any], workspace_id: int, items: int, links: int) -> dict[str, Any]:
