@@ -33,8 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench._setup import django_setup
-from bench.discovery import progress, timed_pair
+from bench._setup import capture, django_setup, progress, raw_floor, timed_pair
 
 WORKSPACE_SLUG = "bench-backlog"
 SEED = 5_000_011
@@ -368,7 +367,6 @@ def main() -> None:  # noqa: PLR0915 - one run, one story: set up, measure, prin
     args = parser.parse_args()
     django_setup()
 
-    import orjson
     import psycopg
     from django.db import connection
     from django.test import Client
@@ -404,33 +402,6 @@ def main() -> None:  # noqa: PLR0915 - one run, one story: set up, measure, prin
     )
     raw = psycopg.connect(**params, autocommit=True, cursor_factory=psycopg.ClientCursor)
 
-    def capture(fn: Callable[[], object]) -> list[tuple[str, Any]]:
-        statements: list[tuple[str, Any]] = []
-
-        def wrapper(execute: Any, sql: str, sql_params: Any, many: bool, context: Any) -> Any:
-            statements.append((sql, sql_params))
-            return execute(sql, sql_params, many, context)
-
-        with connection.execute_wrapper(wrapper):
-            fn()
-        return statements
-
-    def floor_of(statements: list[tuple[str, Any]]) -> Callable[[], bytes]:
-        """The data statements (those reading backlog tables) replayed raw, rows as orjson."""
-        data = [(sql, p) for sql, p in statements if "backlog_" in sql]
-
-        def floor() -> bytes:
-            results = []
-            for sql, sql_params in data:
-                cur = raw.execute(sql, sql_params)
-                if cur.description is None:
-                    continue
-                names = [c.name for c in cur.description]
-                results.append([dict(zip(names, row, strict=True)) for row in cur.fetchall()])
-            return orjson.dumps(results, option=orjson.OPT_UTC_Z, default=str)
-
-        return floor
-
     _token, secret = api_token_create(
         workspace=workspace, user=owner, name="bench backlog", access="read"
     )
@@ -449,7 +420,9 @@ def main() -> None:  # noqa: PLR0915 - one run, one story: set up, measure, prin
 
     def measure(fn: Callable[[], object], repeat: int = args.repeat) -> dict[str, Any]:
         statements = capture(fn)
-        result, floor = timed_pair(fn, floor_of(statements), repeat=repeat)
+        # The floor replays the data statements (those reading backlog tables).
+        data = [(sql, p) for sql, p in statements if "backlog_" in sql]
+        result, floor = timed_pair(fn, raw_floor(raw, data), repeat=repeat)
         return {
             **result,
             "floor": floor,

@@ -24,14 +24,12 @@ import io
 import itertools
 import json
 import random
-import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench._setup import django_setup
+from bench._setup import capture, django_setup, progress, raw_floor, timed_pair
 
 WORKSPACE_SLUG = "bench-discovery"
 SEED = 1_000_003
@@ -329,41 +327,6 @@ def load(raw_url: dict[str, Any], workspace_id: int, rows: int) -> dict[str, Any
     }
 
 
-def _stats(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    return {
-        "median_ms": round(statistics.median(samples), 3),
-        "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 3),
-    }
-
-
-def timed_pair(
-    fn: Callable[[], object], floor: Callable[[], object], *, repeat: int
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Median and p95 of `fn` and of its floor, sampled alternately after a warm-up of each.
-
-    Alternating (and swapping who goes first) exposes both to the same machine load, so their
-    ratio holds on a busy host where two back-to-back series would not.
-    """
-    started = time.perf_counter()
-    fn()
-    if time.perf_counter() - started > 0.5:
-        repeat = min(repeat, 5)  # a slow path: enough samples to see it, not minutes more
-    floor()
-    samples: tuple[list[float], list[float]] = ([], [])
-    for i in range(repeat):
-        order = ((0, fn), (1, floor)) if i % 2 == 0 else ((1, floor), (0, fn))
-        for slot, call in order:
-            started = time.perf_counter()
-            call()
-            samples[slot].append((time.perf_counter() - started) * 1000)
-    return _stats(samples[0]), _stats(samples[1])
-
-
-def progress(label: str, value: object) -> None:
-    print(f"{label}: {value}", file=sys.stderr, flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -404,30 +367,6 @@ def main() -> None:
     # backend, so PostgreSQL sees the same literal SQL and plans it the same way.
     raw = psycopg.connect(**params, autocommit=True, cursor_factory=psycopg.ClientCursor)
 
-    def capture(fn: Callable[[], object]) -> list[tuple[str, Any]]:
-        statements: list[tuple[str, Any]] = []
-
-        def wrapper(execute: Any, sql: str, sql_params: Any, many: bool, context: Any) -> Any:
-            statements.append((sql, sql_params))
-            return execute(sql, sql_params, many, context)
-
-        with connection.execute_wrapper(wrapper):
-            fn()
-        return statements
-
-    def floor_of(statements: list[tuple[str, Any]]) -> Callable[[], bytes]:
-        def floor() -> bytes:
-            results = []
-            for sql, sql_params in statements:
-                cur = raw.execute(sql, sql_params)
-                if cur.description is None:
-                    continue
-                names = [c.name for c in cur.description]
-                results.append([dict(zip(names, row, strict=True)) for row in cur.fetchall()])
-            return orjson.dumps(results, option=orjson.OPT_UTC_Z, default=str)
-
-        return floor
-
     def page_json(filters: FeedbackFilters, after: Any = None, size: int = PAGE) -> bytes:
         """The inbox page as the views use it: selector rows made JSON-ready."""
         rows, next_key = selectors.feedback_page(
@@ -460,7 +399,7 @@ def main() -> None:
 
     def measure(fn: Callable[[], object], repeat: int = args.repeat) -> dict[str, Any]:
         statements = capture(fn)
-        result, floor = timed_pair(fn, floor_of(statements), repeat=repeat)
+        result, floor = timed_pair(fn, raw_floor(raw, statements), repeat=repeat)
         return {
             **result,
             "floor": floor,

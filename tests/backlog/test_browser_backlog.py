@@ -11,7 +11,8 @@ from backlog import services
 from discovery import services as discovery
 from discovery.services import FeedbackInput
 from pmhub.workspaces.roles import Role
-from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.backlog.browser_support import log_in
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,21 +90,6 @@ def desk():
     return workspace, epic, items
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def _log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("pm@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def _titles(page: Page) -> list[str]:
     return page.locator("[data-row] .backlog__title a").all_inner_texts()
 
@@ -114,7 +100,7 @@ def test_pm_ranks_the_backlog_by_dragging_and_with_the_keyboard(
     _workspace, _epic, _items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 800})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/")
     rows = page.locator("[data-row]")
     expect(rows).to_have_count(6)
@@ -172,7 +158,7 @@ def test_pm_reads_an_item_and_edits_it_inline(
     _workspace, _epic, items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 1500})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/items/{items[0].id}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Scheduled CSV exports")
     demand = page.locator("#demand")
@@ -213,7 +199,7 @@ def test_pm_declines_an_item_from_its_status_menu(
     _workspace, _epic, items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 900})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/")
     # c starts a new item from the table.
     page.keyboard.press("c")
@@ -243,7 +229,7 @@ def test_pm_links_an_insight_to_a_backlog_item_from_discovery(
     )
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 900})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/discovery/insights/{insight.id}/")
     page.get_by_role("link", name="Link to backlog item").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Link to a backlog item")

@@ -11,7 +11,8 @@ from playwright.sync_api import Page, expect
 from backlog import scoring, services
 from backlog.models import Item
 from pmhub.workspaces.roles import Role
-from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.backlog.browser_support import log_in, shoot
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,28 +78,6 @@ def desk():
     return workspace, items
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def _log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("pm@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def _shoot(page: Page, screenshots, name: str) -> None:
-    page.screenshot(path=screenshots / f"{name}-light.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="dark")
-    page.screenshot(path=screenshots / f"{name}-dark.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="light")
-
-
 def _status(workspace, item) -> tuple[str, str]:
     item = Item.objects.for_workspace(workspace).get(id=item.id)
     return item.status, item.declined_reason
@@ -114,13 +93,13 @@ def test_pm_moves_cards_with_the_mouse_and_the_keyboard(
     workspace, items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 860})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/board/")
     considering, planned = _column(page, "considering"), _column(page, "planned")
     expect(considering.locator("[data-card]")).to_have_count(2)
     expect(considering.locator("[data-count]")).to_have_text("2")
     expect(_column(page, "declined")).not_to_have_attribute("open", "")
-    _shoot(page, screenshots, "backlog-board")
+    shoot(page, screenshots, "backlog-board")
 
     # The mouse: "Audit log export" from Under consideration to Planned.
     card = considering.locator("[data-card]", has_text="Audit log export")
@@ -160,7 +139,7 @@ def test_pm_moves_cards_with_the_mouse_and_the_keyboard(
     page.keyboard.press("Alt+ArrowRight")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Why is it declined?").fill("Release notes cover it")
-    _shoot(page, screenshots, "backlog-board-decline")
+    shoot(page, screenshots, "backlog-board-decline")
     dialog.get_by_role("button", name="Decline").click()
     expect(page.get_by_role("status").filter(has_text="is now declined")).to_be_visible()
     expect(_column(page, "declined").locator("[data-count]")).to_have_text("2")
@@ -193,7 +172,7 @@ def test_pm_reads_the_matrix_and_switches_an_axis(
 ):
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 1000})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/board/")
     page.keyboard.press("3")
     expect(page).to_have_url(f"{base}/w/acme/backlog/matrix/")
@@ -203,7 +182,7 @@ def test_pm_reads_the_matrix_and_switches_an_axis(
     expect(page.locator("[data-axis-label='y']")).to_contain_text("RICE")
     expect(page.locator("[data-quadrant]").first).to_contain_text("Big bets")
     expect(page.locator("[data-unplotted]")).to_contain_text("Slack digest")
-    _shoot(page, screenshots, "backlog-matrix")
+    shoot(page, screenshots, "backlog-matrix")
 
     page.get_by_label("Up").select_option(label="ARR of the companies asking")
     expect(page.locator("[data-axis-label='y']")).to_contain_text("ARR of the companies asking")
@@ -212,7 +191,7 @@ def test_pm_reads_the_matrix_and_switches_an_axis(
     expect(page.locator("[data-gaps]")).to_contain_text(
         "2 items have 0 or less for ARR of the companies asking"
     )
-    _shoot(page, screenshots, "backlog-matrix-arr")
+    shoot(page, screenshots, "backlog-matrix-arr")
 
     # A point links to its item.
     points.first.click()

@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 
 from backlog import scoring, services
 from pmhub.workspaces.roles import Role
-from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.backlog.browser_support import log_in, shoot
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,35 +40,13 @@ def desk():
     return workspace, items
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def _log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("pm@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def _shoot(page: Page, screenshots, name: str) -> None:
-    page.screenshot(path=screenshots / f"{name}-light.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="dark")
-    page.screenshot(path=screenshots / f"{name}-dark.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="light")
-
-
 def test_pm_sets_rice_inputs_and_reads_the_explanation(
     live_server, page: Page, desk, screenshots, console_errors
 ):
     _workspace, items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 1400})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/items/{items['SSO with Okta'].id}/")
     rice = page.locator("[data-score-formula='RICE']")
     expect(rice.locator("[data-score-value]")).to_contain_text("unknown")
@@ -87,7 +66,7 @@ def test_pm_sets_rice_inputs_and_reads_the_explanation(
     expect(explain).to_contain_text("reach * impact * confidence / effort")
     expect(explain.locator("tbody tr")).to_have_count(4)
     expect(explain).to_contain_text("moved from unranked to 1st")
-    _shoot(page, screenshots, "scoring-item")
+    shoot(page, screenshots, "scoring-item")
     assert console_errors == []
 
 
@@ -97,10 +76,10 @@ def test_pm_edits_a_formula_and_sees_the_what_if(
     workspace, _items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 900})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/scoring/")
     expect(page.locator("[data-formula]")).to_have_count(4)
-    _shoot(page, screenshots, "scoring-settings")
+    shoot(page, screenshots, "scoring-settings")
 
     page.locator("[data-formula='RICE']").get_by_role("link", name="Edit").click()
     rows = page.locator("[data-what-if-row]")
@@ -112,7 +91,7 @@ def test_pm_edits_a_formula_and_sees_the_what_if(
     expect(rows.first).to_contain_text("Scheduled CSV exports")
     expect(rows.first).to_contain_text("▲ 1")
     expect(rows.nth(1)).to_contain_text("▼ 1")
-    _shoot(page, screenshots, "scoring-what-if")
+    shoot(page, screenshots, "scoring-what-if")
 
     page.get_by_label("Formula").fill("reach *")
     expect(page.locator("[data-what-if-error]")).to_contain_text("column")

@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 from backlog import scoring, services
 from backlog.models import Item, ItemScore, SavedView
 from pmhub.workspaces.roles import Role
-from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.backlog.browser_support import log_in, shoot
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,28 +55,6 @@ def desk():
     return workspace, items
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def _log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("pm@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def _shoot(page: Page, screenshots, name: str) -> None:
-    page.screenshot(path=screenshots / f"{name}-light.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="dark")
-    page.screenshot(path=screenshots / f"{name}-dark.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="light")
-
-
 def _titles(page: Page) -> list[str]:
     return page.locator("[data-row] .backlog__title a").all_inner_texts()
 
@@ -89,7 +68,7 @@ def _rice(workspace, item) -> float | None:
 def test_pm_drags_an_item_to_a_new_rank(live_server, page: Page, desk, console_errors):
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 800})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/")
     rows = page.locator("[data-row]")
     expect(rows).to_have_count(4)
@@ -116,11 +95,11 @@ def test_pm_edits_a_score_input_from_the_keyboard(
     assert _rice(workspace, first) == 40.0  # 200 * 1 * 0.8 / 4
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 800})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/")
     row = page.locator("[data-row]").first
     expect(row.locator("[data-score]")).to_have_text("40")
-    _shoot(page, screenshots, "backlog-table")
+    shoot(page, screenshots, "backlog-table")
 
     # j picks the first row; l walks its cells to RICE's reach.
     page.keyboard.press("j")
@@ -174,7 +153,7 @@ def test_pm_declines_from_the_status_cell_and_meets_a_stale_row(
     workspace, items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 800})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/")
     row = page.locator("[data-row]").nth(1)
 
@@ -186,7 +165,7 @@ def test_pm_declines_from_the_status_cell_and_meets_a_stale_row(
     page.keyboard.press("Enter")
     reason = page.get_by_label("Decline — why?")
     expect(reason).to_be_focused()
-    _shoot(page, screenshots, "backlog-table-decline")
+    shoot(page, screenshots, "backlog-table-decline")
     page.keyboard.press("Enter")
     expect(row.locator(".cell-error")).to_contain_text("Say why it is declined")
     reason.fill("Okta covers it through SAML already.")
@@ -218,7 +197,7 @@ def test_pm_filters_and_saves_a_shared_view(
     workspace, _items = desk
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 800})
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/w/acme/backlog/")
 
     page.locator(".status-filter summary").click()
@@ -240,7 +219,7 @@ def test_pm_filters_and_saves_a_shared_view(
     view = SavedView.objects.for_workspace(workspace).get()
     assert view.params == {"status": ["new"], "score_min": "30"}
     assert view.is_shared is True
-    _shoot(page, screenshots, "backlog-table-views")
+    shoot(page, screenshots, "backlog-table-views")
 
     # The open view's menu renames it.
     page.get_by_label("Options of the view “Worth doing”").click()
