@@ -45,6 +45,37 @@
     return tag === "INPUT" && TEXT_INPUT.test(el.type || "text");
   }
 
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  /* A toast for what a script did (server messages arrive as [data-toast]), said to screen
+     readers too; gone after `ms` (errors stay longer). */
+  function toast(text, kind, ms) {
+    var live = document.getElementById("live-region");
+    if (live) live.textContent = text;
+    var region = document.querySelector(".toasts");
+    if (!region) return;
+    var node = document.createElement("div");
+    node.className = "toast toast--" + (kind || "success");
+    node.setAttribute("role", kind === "error" ? "alert" : "status");
+    var p = document.createElement("p");
+    p.className = "toast__text";
+    p.textContent = text;
+    node.appendChild(p);
+    region.appendChild(node);
+    window.setTimeout(function () {
+      node.remove();
+    }, kind === "error" ? 8000 : ms || 3000);
+  }
+
+  /* For the pages' own scripts, which load before this one: they look these up when called. */
+  window.pmhub = { isTyping: isTyping, csrfToken: csrfToken, toast: toast };
+
   function openDialog() {
     return $("dialog[open]");
   }

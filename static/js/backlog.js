@@ -14,22 +14,13 @@
 (function () {
   "use strict";
 
-  var TEXT_INPUT = /^(text|search|email|password|url|tel|number|date|datetime-local|month|time|week)$/;
-
+  /* Shared with every page by app.js, which runs after this file: looked up when called. */
   function isTyping(el) {
-    if (!el || el === document.body) return false;
-    if (el.isContentEditable) return true;
-    var tag = el.tagName;
-    if (tag === "TEXTAREA" || tag === "SELECT") return true;
-    return tag === "INPUT" && TEXT_INPUT.test(el.type || "text");
+    return window.pmhub.isTyping(el);
   }
 
   function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
-    } catch (e) {
-      return "";
-    }
+    return window.pmhub.csrfToken();
   }
 
   /* POST a form to one of the table's URLs, asking for the JSON answer. */
@@ -48,20 +39,7 @@
   }
 
   function toast(text, kind) {
-    announce(text);
-    var region = document.querySelector(".toasts");
-    if (!region) return;
-    var node = document.createElement("div");
-    node.className = "toast toast--" + (kind || "success");
-    node.setAttribute("role", kind === "error" ? "alert" : "status");
-    var p = document.createElement("p");
-    p.className = "toast__text";
-    p.textContent = text;
-    node.appendChild(p);
-    region.appendChild(node);
-    window.setTimeout(function () {
-      node.remove();
-    }, kind === "error" ? 8000 : 3000);
+    window.pmhub.toast(text, kind);
   }
 
   /* ---- The table -------------------------------------------------------------------------- */

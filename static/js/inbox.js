@@ -14,20 +14,15 @@
   "use strict";
 
   var SVG = "http://www.w3.org/2000/svg";
-  var TEXT_INPUT = /^(text|search|email|password|url|tel|number|date|datetime-local|month|time|week)$/;
-
   var table, tbody, bulkForm, current = -1, lastClicked = null, engaged = false;
 
   function rows() {
     return tbody ? Array.prototype.slice.call(tbody.querySelectorAll("[data-row]")) : [];
   }
 
+  /* Shared with every page by app.js, which runs after this file: looked up when called. */
   function isTyping(el) {
-    if (!el || el === document.body) return false;
-    if (el.isContentEditable) return true;
-    var tag = el.tagName;
-    if (tag === "TEXTAREA" || tag === "SELECT") return true;
-    return tag === "INPUT" && TEXT_INPUT.test(el.type || "text");
+    return window.pmhub.isTyping(el);
   }
 
   function checkbox(row) {
@@ -77,21 +72,7 @@
   }
 
   function toast(text, kind) {
-    var region = document.querySelector(".toasts");
-    var live = document.getElementById("live-region");
-    if (live) live.textContent = text;
-    if (!region) return;
-    var node = document.createElement("div");
-    node.className = "toast toast--" + (kind || "success");
-    node.setAttribute("role", kind === "error" ? "alert" : "status");
-    var p = document.createElement("p");
-    p.className = "toast__text";
-    p.textContent = text;
-    node.appendChild(p);
-    region.appendChild(node);
-    window.setTimeout(function () {
-      node.remove();
-    }, kind === "error" ? 8000 : 4000);
+    window.pmhub.toast(text, kind, 4000);
   }
 
   /* Rows an action applies to: the selection, else the focused row. */
