@@ -30,7 +30,7 @@ def export_query(params: QueryDict) -> str:
     parameters only, empty values (an untouched filter) dropped."""
     from backlog.api.views import ItemFilterSerializer
 
-    names = ItemFilterSerializer().fields
+    names = ItemFilterSerializer._declared_fields  # the class's fields, without an instance
     query = QueryDict(mutable=True)
     for key in params:
         values = [value for value in params.getlist(key) if value.strip()]
