@@ -138,18 +138,37 @@ def item_sorted(
     return qs.order_by(*((f"-{column}", "-id") if descending else (column, "id")))
 
 
-def _encode(sort: str, value: Any, item_id: int) -> str:
-    raw = orjson.dumps([sort, str(value) if not isinstance(value, int) else value, item_id])
+BAD_CURSOR = "This cursor is not valid for this list; start from the first page."
+
+
+def _pack(name: str, value: Any, item_id: int) -> str:
+    """A cursor: the sort's name, the last row's sort value and id, as URL-safe base64 JSON."""
+    raw = orjson.dumps([name, value, item_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort: str) -> tuple[Any, int]:
-    column, _ = SORTS[sort]
+def _unpack(cursor: str) -> tuple[Any, Any, int]:
+    """What _pack wrote; BadCursor for anything else."""
     try:
         name, value, item_id = orjson.loads(
             base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         )
-        if name != sort or not isinstance(item_id, int):
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise BadCursor(BAD_CURSOR) from exc
+    if not isinstance(name, str) or not isinstance(item_id, int) or isinstance(item_id, bool):
+        raise BadCursor(BAD_CURSOR)
+    return name, value, item_id
+
+
+def _encode(sort: str, value: Any, item_id: int) -> str:
+    return _pack(sort, str(value) if not isinstance(value, int) else value, item_id)
+
+
+def _decode(cursor: str, sort: str) -> tuple[Any, int]:
+    column, _ = SORTS[sort]
+    name, value, item_id = _unpack(cursor)
+    try:
+        if name != sort:
             raise ValueError
         if column in ("created_at", "updated_at"):
             value = datetime.fromisoformat(value)
@@ -159,26 +178,15 @@ def _decode(cursor: str, sort: str) -> tuple[Any, int]:
             value = str(value)
         elif not isinstance(value, int):
             raise ValueError
-    except (ValueError, TypeError, InvalidOperation, orjson.JSONDecodeError) as exc:
-        raise BadCursor(
-            "This cursor is not valid for this list; start from the first page."
-        ) from exc
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise BadCursor(BAD_CURSOR) from exc
     return value, item_id
 
 
 def _score_cursor(cursor: str) -> tuple[str, float | None, int]:
-    try:
-        name, value, item_id = orjson.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
-        if not isinstance(name, str) or not isinstance(item_id, int) or isinstance(value, bool):
-            raise ValueError
-        if value is not None and not isinstance(value, int | float):
-            raise ValueError
-    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise BadCursor(
-            "This cursor is not valid for this list; start from the first page."
-        ) from exc
+    name, value, item_id = _unpack(cursor)
+    if isinstance(value, bool) or (value is not None and not isinstance(value, int | float)):
+        raise BadCursor(BAD_CURSOR)
     return name, value, item_id
 
 
@@ -198,7 +206,7 @@ def _score_page(
         name, value, item_id = _score_cursor(cursor)
         named = name.removeprefix("score:")
         if not name.startswith("score:") or not named.isdigit() or sort not in ("score", name):
-            raise BadCursor("This cursor is not valid for this list; start from the first page.")
+            raise BadCursor(BAD_CURSOR)
         formula_id = int(named)
     qs = _row_annotated(
         item_sorted(workspace=workspace, filters=filters, sort=sort, formula_id=formula_id),
@@ -222,14 +230,13 @@ def _score_page(
         # formula is no longer the primary.
         formula = score_formula(workspace=workspace, sort=sort)
         if cursor and formula is not None and formula.id != formula_id:
-            raise BadCursor("This cursor is not valid for this list; start from the first page.")
+            raise BadCursor(BAD_CURSOR)
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        raw = orjson.dumps([f"score:{last['score_formula']}", last["score_value"], last["id"]])
-        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        next_cursor = _pack(f"score:{last['score_formula']}", last["score_value"], last["id"])
     for row in rows:
         del row["score_value"], row["score_formula"]
     return rows, next_cursor
