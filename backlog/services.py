@@ -287,6 +287,11 @@ def item_set_status(
         target=item,
         changes={"status": [before, status], **({"reason": reason} if reason else {})},
     )
+    # Ships and declines are roadmap events (the digests read them); roadmap builds on the
+    # backlog, so its services are imported here, at call time.
+    from roadmap.services import item_status_event
+
+    item_status_event(workspace=workspace, actor=actor, item=item, before=before, reason=reason)
     return item
 
 

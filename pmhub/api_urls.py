@@ -32,4 +32,5 @@ urlpatterns = [
     ),
     path("workspaces/<slug:workspace_slug>/", include("discovery.api.urls")),
     path("workspaces/<slug:workspace_slug>/", include("backlog.api.urls")),
+    path("workspaces/<slug:workspace_slug>/", include("roadmap.api.urls")),
 ]

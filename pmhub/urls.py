@@ -24,6 +24,7 @@ urlpatterns = [
         "invitations/<str:token>/", workspace_views.invitation_accept_view, name="invitation-accept"
     ),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
+    path("share/", include("roadmap.share_urls")),
     path("api/v1/", include("pmhub.api_urls")),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
     path(

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from django.urls import path
-
-from roadmap import views
+from roadmap.views import objectives, releases, roadmaps, sharing
 
 app_name = "roadmap"
 
-# Mounted under /w/<workspace_slug>/roadmap/.
+# Mounted under /w/<workspace_slug>/roadmap/. Each views module declares its own routes.
 urlpatterns = [
-    path("", views.index, name="index"),
+    *roadmaps.urlpatterns,
+    *releases.urlpatterns,
+    *objectives.urlpatterns,
+    *sharing.urlpatterns,
 ]

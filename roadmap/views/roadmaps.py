@@ -1,7 +1,10 @@
+"""Roadmap pages: the list, each roadmap (board, timeline or release plan) and its history."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 from django.views.decorators.http import require_GET
 
 from pmhub.workspaces.decorators import workspace_view
@@ -11,3 +14,8 @@ from pmhub.workspaces.decorators import workspace_view
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "roadmap/index.html")
+
+
+urlpatterns = [
+    path("", index, name="index"),
+]
