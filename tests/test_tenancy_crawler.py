@@ -173,6 +173,60 @@ def _backlog_objects(workspace, actor, discovery_ids: dict[str, int]) -> dict[st
     }
 
 
+def _roadmap_objects(workspace, actor, item_id: int) -> dict[str, int | str]:
+    """One roadmap object of each kind in `workspace`, by the URL argument naming it. Routes of
+    the roadmap app name their arguments after these (`roadmap_id`, `release_id`, ...)."""
+    import datetime
+
+    from backlog.models import Item
+    from roadmap import services as roadmap
+    from roadmap.models import (
+        KeyResult,
+        KeyResultValue,
+        LaunchTask,
+        Objective,
+        Release,
+        RoadmapEvent,
+        ShareLink,
+    )
+
+    item = Item.objects.for_workspace(workspace).get(id=item_id)
+    board = roadmap.roadmap_create(workspace=workspace, actor=actor, name="Product roadmap")
+    column = board.columns.order_by("position").first()
+    roadmap.placement_add(
+        workspace=workspace, actor=actor, roadmap=board, item=item, column_id=column.id
+    )
+    release = Release.objects.create(
+        workspace=workspace, name="2026.12", target_date=datetime.date(2026, 12, 15)
+    )
+    task = LaunchTask.objects.create(workspace=workspace, release=release, title="Blog post")
+    objective = Objective.objects.create(workspace=workspace, title="Win enterprise")
+    key_result = KeyResult.objects.create(
+        workspace=workspace, objective=objective, metric="Enterprise ARR", target=1_000_000
+    )
+    value = KeyResultValue.objects.create(
+        workspace=workspace,
+        key_result=key_result,
+        value=250_000,
+        measured_at=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),
+    )
+    share = ShareLink.objects.create(
+        workspace=workspace, roadmap=board, token_hash="0" * 64, token_prefix="pmr_0000"
+    )
+    event = RoadmapEvent.objects.for_workspace(workspace).filter(roadmap=board).first()
+    return {
+        "roadmap_id": board.id,
+        "column_id": column.id,
+        "release_id": release.id,
+        "launch_task_id": task.id,
+        "objective_id": objective.id,
+        "key_result_id": key_result.id,
+        "key_result_value_id": value.id,
+        "share_link_id": share.id,
+        "event_id": event.id,
+    }
+
+
 @pytest.fixture
 def world(workspace, other_workspace, admin, member, outsider):
     """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
@@ -184,9 +238,11 @@ def world(workspace, other_workspace, admin, member, outsider):
         workspace=other_workspace, user=outsider, name="x", access="write"
     )
     discovery = _discovery_objects(workspace, member)
+    backlog = _backlog_objects(workspace, member, discovery)
     values = {
         **discovery,
-        **_backlog_objects(workspace, member, discovery),
+        **backlog,
+        **_roadmap_objects(workspace, member, backlog["item_id"]),
         "workspace_slug": workspace.slug,
         "member_id": Membership.objects.for_workspace(workspace).get(user=member).id,
         "invitation_id": invitation.id,

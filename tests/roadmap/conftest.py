@@ -1,0 +1,3 @@
+"""Fixtures shared by the roadmap tests."""
+
+from __future__ import annotations
