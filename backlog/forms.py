@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from html import escape
 from typing import Any
 
 from django import forms
+from django.forms.renderers import DjangoTemplates
 
 from backlog.models import Item, ItemCustomer, ProductArea, SavedView, ScoringFormula
 from backlog.selectors import ItemFilters
@@ -41,7 +43,77 @@ def _optional_id(value: str | None) -> int | None:
     return int(value) if value else None
 
 
+def _text(value: Any) -> str:
+    """`value` escaped as the widget templates' `{{ }}` escape it."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return escape(str(value))
+
+
+def _attrs_html(attrs: dict[str, Any]) -> str:
+    """As django/forms/widgets/attrs.html: False drops an attribute, True leaves it bare."""
+    return "".join(
+        f" {_text(name)}" if value is True else f' {_text(name)}="{_text(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+def _input_html(widget: dict[str, Any]) -> str:
+    value = widget["value"]
+    value_attr = "" if value is None else f' value="{_text(value)}"'
+    return (
+        f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"'
+        f"{value_attr}{_attrs_html(widget['attrs'])}>"
+    )
+
+
+def _select_html(widget: dict[str, Any]) -> str:
+    parts = [f'<select name="{_text(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
+        parts.extend(
+            f'\n  <option value="{_text(option["value"])}"{_attrs_html(option["attrs"])}>'
+            f"{_text(option['label'])}</option>\n"
+            for option in options
+        )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
+
+
+class FilterRenderer(DjangoTemplates):
+    """Django's form renderer, with the filter bars' widgets written in Python: through the
+    templates, a template per widget and per option cost ~4 ms on the backlog table's page.
+    The markup is the templates' own, character for character (stripped, as the renderer
+    strips it); any other template, and a non-empty error list, still goes through them."""
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        widget = context.get("widget")
+        if template_name in _INPUT_TEMPLATES or (
+            template_name in _OPTION_TEMPLATES and not widget["wrap_label"]
+        ):
+            return _input_html(widget)
+        if template_name == "django/forms/widgets/select.html":
+            return _select_html(widget)
+        if template_name == "django/forms/errors/list/default.html" and not context["errors"]:
+            return ""
+        return super().render(template_name, context, request)
+
+
+_INPUT_TEMPLATES = frozenset(
+    f"django/forms/widgets/{name}.html" for name in ("text", "number", "search", "input")
+)
+_OPTION_TEMPLATES = frozenset(
+    f"django/forms/widgets/{name}.html" for name in ("checkbox_option", "input_option")
+)
+
+
 class ItemFilterForm(forms.Form):
+    default_renderer = FilterRenderer()
+
     q = forms.CharField(label="Search", required=False, max_length=200)
     status = forms.MultipleChoiceField(
         label="Status",

@@ -225,7 +225,6 @@ def index(request: HttpRequest) -> HttpResponse:
         # Dragging writes the manual order, which only the manual order shows.
         "can_rank": can_edit and sort == "rank",
         "can_edit_cells": can_edit,
-        "create_form": ItemCreateForm(areas=areas),
         "primary": primary,
         "input_columns": columns,
         **_editor_context(areas, members),
