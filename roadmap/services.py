@@ -455,6 +455,24 @@ def _board_column(workspace: Workspace, roadmap: Roadmap, column_id: int) -> Roa
     return column
 
 
+def _locked_placement(workspace: Workspace, roadmap: Roadmap, item: Item) -> Placement | None:
+    """The placement under its row lock, then its column and item. Locked alone: a locking
+    read joined to the column would drop the row when a concurrent move changed its column
+    (PostgreSQL re-checks the join against the old column row after the wait)."""
+    placement = (
+        Placement.objects.for_workspace(workspace)
+        .select_for_update()
+        .filter(roadmap_id=roadmap.id, item_id=item.id)
+        .first()
+    )
+    if placement is not None:
+        placement.column = RoadmapColumn.objects.for_workspace(workspace).get(
+            id=placement.column_id
+        )
+        placement.item = Item.objects.for_workspace(workspace).get(id=placement.item_id)
+    return placement
+
+
 @transaction.atomic
 def placement_add(
     *,
@@ -522,13 +540,7 @@ def placement_move(
     Two people moving the same item take turns on its row lock: both moves are recorded, in
     order, and the board shows the last. A move to a later column (backwards) needs a reason
     when `reason_required` (the pages ask for one; the API leaves it optional)."""
-    placement = (
-        Placement.objects.for_workspace(workspace)
-        .select_for_update()
-        .filter(roadmap_id=roadmap.id, item_id=item.id)
-        .select_related("column", "item")
-        .first()
-    )
+    placement = _locked_placement(workspace, roadmap, item)
     if placement is None:
         raise GoneError("This item is no longer on this roadmap; reload it.")
     column = _board_column(workspace, roadmap, column_id)
@@ -579,13 +591,7 @@ def placement_move(
 def placement_remove(
     *, workspace: Workspace, actor: User | None, roadmap: Roadmap, item: Item, reason: str = ""
 ) -> None:
-    placement = (
-        Placement.objects.for_workspace(workspace)
-        .select_for_update()
-        .filter(roadmap_id=roadmap.id, item_id=item.id)
-        .select_related("column", "item")
-        .first()
-    )
+    placement = _locked_placement(workspace, roadmap, item)
     if placement is None:
         return
     roadmap_event_record(

@@ -1,0 +1,490 @@
+"""Reads of roadmaps: the list, a now/next/later board, a timeline, a release plan and the
+history, each in a fixed number of statements whatever the number of items.
+
+A board reads its cards in one statement: the placements of the filtered live items with what a
+card shows (status, area, owner, primary score, demand, release and dates, objective), numbered
+within their column by a window function so each column stops at a page, and counted by another
+so the column says how many it holds. A column's next page is the same statement from a rank on.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
+
+from backlog.models import Item, ItemScore, ItemTag, ScoringFormula
+from pmhub.workspaces.models import Workspace
+from roadmap.models import (
+    ItemSchedule,
+    KeyResultItem,
+    Placement,
+    Release,
+    Roadmap,
+    RoadmapColumn,
+    RoadmapEvent,
+)
+
+# Cards per column on one page: enough to plan a horizon by hand; "show more" pages on by rank.
+COLUMN_PAGE = 100
+# Bars on one timeline page: past a few hundred a timeline is a wall; filters narrow it.
+TIMELINE_LIMIT = 400
+HISTORY_PAGE = 50
+# Releases shown as columns of a release plan: the open ones and those released lately.
+RECENTLY_RELEASED_DAYS = 60
+
+
+@dataclass(frozen=True)
+class RoadmapFilters:
+    """Which items a roadmap shows: the roadmap's saved filters and the page's, both applied."""
+
+    area_ids: tuple[int, ...] = ()
+    tag_ids: tuple[int, ...] = ()
+    owner_ids: tuple[int, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> RoadmapFilters:
+        data = data or {}
+
+        def ids(key: str) -> tuple[int, ...]:
+            values = data.get(key) or ()
+            values = values if isinstance(values, list | tuple) else [values]
+            return tuple(sorted({int(v) for v in values if str(v).isdigit()}))
+
+        statuses = data.get("status") or ()
+        statuses = statuses if isinstance(statuses, list | tuple) else [statuses]
+        return cls(
+            area_ids=ids("area"),
+            tag_ids=ids("tag"),
+            owner_ids=ids("owner"),
+            statuses=tuple(sorted({s for s in statuses if s in Item.Status.values})),
+        )
+
+    def narrowed(self, other: RoadmapFilters) -> RoadmapFilters:
+        """Both sets of filters at once: the page can only narrow what the roadmap shows."""
+
+        def both(mine: tuple, theirs: tuple) -> tuple:
+            if mine and theirs:
+                common = tuple(sorted(set(mine) & set(theirs)))
+                return common or ("__none__",)
+            return mine or theirs
+
+        return RoadmapFilters(
+            area_ids=both(self.area_ids, other.area_ids),
+            tag_ids=both(self.tag_ids, other.tag_ids),
+            owner_ids=both(self.owner_ids, other.owner_ids),
+            statuses=both(self.statuses, other.statuses),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.area_ids or self.tag_ids or self.owner_ids or self.statuses)
+
+
+def _item_conditions(workspace: Workspace, filters: RoadmapFilters, prefix: str = "") -> Q:
+    """The filters as conditions on the item, reached through `prefix` ("item__" from a
+    placement or a schedule)."""
+    q = Q(**{f"{prefix}merged_into__isnull": True})
+    if "__none__" in (*filters.area_ids, *filters.tag_ids, *filters.owner_ids, *filters.statuses):
+        return q & Q(pk__in=[])
+    if filters.area_ids:
+        q &= Q(**{f"{prefix}area_id__in": filters.area_ids})
+    if filters.owner_ids:
+        q &= Q(**{f"{prefix}owner_id__in": filters.owner_ids})
+    if filters.statuses:
+        q &= Q(**{f"{prefix}status__in": filters.statuses})
+    if filters.tag_ids:
+        tagged = ItemTag.objects.for_workspace(workspace).filter(tag_id__in=filters.tag_ids)
+        q &= Q(**{f"{prefix}id__in": tagged.values("item_id")})
+    return q
+
+
+def _primary_score(workspace: Workspace, item_ref: str) -> Subquery:
+    primary = ScoringFormula.objects.for_workspace(workspace).filter(is_primary=True).values("id")
+    return Subquery(
+        ItemScore.objects.for_workspace(workspace)
+        .filter(item_id=OuterRef(item_ref), formula_id=Subquery(primary[:1]))
+        .values("value")[:1]
+    )
+
+
+def _objective_of(workspace: Workspace, item_ref: str, field: str) -> Subquery:
+    """The first objective (in the objectives' order) an item serves through a key result."""
+    return Subquery(
+        KeyResultItem.objects.for_workspace(workspace)
+        .filter(item_id=OuterRef(item_ref))
+        .order_by("key_result__objective__position", "key_result__objective_id")
+        .values(f"key_result__objective__{field}")[:1]
+    )
+
+
+# What a card shows, read from a placement (`item__...`); a schedule read uses the same names
+# without the placement's own fields.
+CARD_VALUES = (
+    "item_id",
+    "item__title",
+    "item__kind",
+    "item__status",
+    "item__version",
+    "item__area_id",
+    "item__area__name",
+    "item__owner_id",
+    "item__owner__name",
+    "item__owner__email",
+    "item__customer_count",
+    "item__company_count",
+    "item__arr",
+    "item__evidence_count",
+    "item__schedule__release_id",
+    "item__schedule__release__name",
+    "item__schedule__start_date",
+    "item__schedule__end_date",
+)
+
+
+def _card(row: dict[str, Any]) -> dict[str, Any]:
+    """A flat row as a card: the `item__` prefixes dropped, names shortened."""
+    card = {
+        (key.removeprefix("item__").replace("schedule__", "").replace("__", "_")): value
+        for key, value in row.items()
+    }
+    card["id"] = card.pop("item_id")
+    return card
+
+
+# --- roadmaps ----------------------------------------------------------------------------------
+def roadmap_list(*, workspace: Workspace) -> QuerySet[Roadmap]:
+    """The workspace's roadmaps by name, each with how many items sit on its board."""
+    return (
+        Roadmap.objects.for_workspace(workspace)
+        .annotate(placement_count=Count("placements"))
+        .select_related("created_by")
+        .order_by("name", "id")
+    )
+
+
+def roadmap_get(*, workspace: Workspace, roadmap_id: int) -> Roadmap:
+    return Roadmap.objects.for_workspace(workspace).get(id=roadmap_id)
+
+
+def roadmap_columns(*, workspace: Workspace, roadmap: Roadmap) -> list[RoadmapColumn]:
+    return list(
+        RoadmapColumn.objects.for_workspace(workspace)
+        .filter(roadmap=roadmap)
+        .order_by("position", "id")
+    )
+
+
+def roadmap_filters(roadmap: Roadmap, page: dict[str, Any] | None = None) -> RoadmapFilters:
+    return RoadmapFilters.from_dict(roadmap.filters).narrowed(RoadmapFilters.from_dict(page))
+
+
+# --- a now/next/later board ----------------------------------------------------------------------
+@dataclass
+class BoardColumn:
+    column: RoadmapColumn
+    count: int
+    cards: list[dict[str, Any]]
+
+    @property
+    def next_rank(self) -> str | None:
+        """Where the column's next page starts, when there is one."""
+        return self.cards[-1]["rank"] if self.count > len(self.cards) and self.cards else None
+
+
+def _placements(
+    workspace: Workspace, roadmap: Roadmap, filters: RoadmapFilters, with_objective: bool
+) -> QuerySet[Placement]:
+    qs = (
+        Placement.objects.for_workspace(workspace)
+        .filter(roadmap=roadmap)
+        .filter(_item_conditions(workspace, filters, "item__"))
+        .annotate(score=_primary_score(workspace, "item_id"))
+    )
+    if with_objective:
+        qs = qs.annotate(
+            objective_id=_objective_of(workspace, "item_id", "id"),
+            objective_title=_objective_of(workspace, "item_id", "title"),
+        )
+    return qs
+
+
+def _card_fields(with_objective: bool) -> tuple[str, ...]:
+    return (
+        *CARD_VALUES,
+        "column_id",
+        "rank",
+        "version",
+        "score",
+        *(("objective_id", "objective_title") if with_objective else ()),
+    )
+
+
+def roadmap_board(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap,
+    filters: RoadmapFilters | None = None,
+    page_size: int = COLUMN_PAGE,
+) -> list[BoardColumn]:
+    """The board's columns, each with its first `page_size` cards by rank and its count: two
+    statements (columns, cards)."""
+    filters = filters if filters is not None else roadmap_filters(roadmap)
+    with_objective = roadmap.group_by == Roadmap.GroupBy.OBJECTIVE
+    columns = roadmap_columns(workspace=workspace, roadmap=roadmap)
+    numbered = (
+        _placements(workspace, roadmap, filters, with_objective)
+        .annotate(
+            position_in_column=Window(
+                RowNumber(), partition_by=[F("column_id")], order_by=[F("rank"), F("id")]
+            ),
+            column_count=Window(Count("id"), partition_by=[F("column_id")]),
+        )
+        .filter(position_in_column__lte=page_size)
+        .order_by("column_id", "rank", "id")
+    )
+    by_column: dict[int, BoardColumn] = {c.id: BoardColumn(c, 0, []) for c in columns}
+    for row in numbered.values(*_card_fields(with_objective), "column_count"):
+        column = by_column.get(row["column_id"])
+        if column is None:  # a column deleted between the two statements
+            continue
+        column.count = row.pop("column_count")
+        column.cards.append(_card(row))
+    return list(by_column.values())
+
+
+def roadmap_column_page(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap,
+    column: RoadmapColumn,
+    after_rank: str,
+    filters: RoadmapFilters | None = None,
+    page_size: int = COLUMN_PAGE,
+) -> list[dict[str, Any]]:
+    """The cards of one column after `after_rank`: one statement. One more than `page_size`
+    comes back when there are more."""
+    filters = filters if filters is not None else roadmap_filters(roadmap)
+    with_objective = roadmap.group_by == Roadmap.GroupBy.OBJECTIVE
+    rows = (
+        _placements(workspace, roadmap, filters, with_objective)
+        .filter(column=column, rank__gt=after_rank)
+        .order_by("rank", "id")
+        .values(*_card_fields(with_objective))[: page_size + 1]
+    )
+    return [_card(row) for row in rows]
+
+
+def roadmap_placement_list(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap,
+    filters: RoadmapFilters | None = None,
+) -> QuerySet[Placement]:
+    """Every placement of the board in (column position, rank) order, as rows: the API pages
+    through this with a keyset on (column position, rank, id)."""
+    filters = filters if filters is not None else roadmap_filters(roadmap)
+    with_objective = roadmap.group_by == Roadmap.GroupBy.OBJECTIVE
+    return (
+        _placements(workspace, roadmap, filters, with_objective)
+        .annotate(column_position=F("column__position"), column_name=F("column__name"))
+        .order_by("column_position", "rank", "id")
+    )
+
+
+# --- a timeline --------------------------------------------------------------------------------
+@dataclass
+class Timeline:
+    start: datetime.date
+    end: datetime.date
+    bars: list[dict[str, Any]]
+    count: int  # how many items fall in the window, of which `bars` holds the first
+
+
+def timeline_window(
+    scale: str, today: datetime.date, offset: int = 0
+) -> tuple[datetime.date, datetime.date]:
+    """The dates a timeline shows: six months from the month before today, or four quarters
+    from this one; `offset` moves by a whole window."""
+    if scale == Roadmap.Scale.QUARTER:
+        first_month = (today.month - 1) // 3 * 3 + 1
+        start = _add_months(datetime.date(today.year, first_month, 1), 12 * offset)
+        return start, _add_months(start, 12) - datetime.timedelta(days=1)
+    start = _add_months(datetime.date(today.year, today.month, 1), -1 + 6 * offset)
+    return start, _add_months(start, 6) - datetime.timedelta(days=1)
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def roadmap_timeline(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap,
+    start: datetime.date,
+    end: datetime.date,
+    filters: RoadmapFilters | None = None,
+    limit: int = TIMELINE_LIMIT,
+) -> Timeline:
+    """The filtered items whose dates (or, without dates, whose release's target date) fall in
+    [start, end], by start: one statement, counted by a window function."""
+    filters = filters if filters is not None else roadmap_filters(roadmap)
+    with_objective = roadmap.group_by == Roadmap.GroupBy.OBJECTIVE
+    begins = Q(start_date__isnull=False) | Q(end_date__isnull=False)
+    in_window = (
+        begins
+        & (Q(start_date__lte=end) | Q(start_date__isnull=True, end_date__lte=end))
+        & (Q(end_date__gte=start) | Q(end_date__isnull=True, start_date__gte=start))
+    ) | (
+        Q(start_date__isnull=True, end_date__isnull=True)
+        & Q(release__target_date__gte=start, release__target_date__lte=end)
+    )
+    qs = (
+        ItemSchedule.objects.for_workspace(workspace)
+        .filter(in_window)
+        .filter(_item_conditions(workspace, filters, "item__"))
+        .annotate(
+            score=_primary_score(workspace, "item_id"),
+            release_target=F("release__target_date"),
+            total=Window(Count("id")),
+        )
+    )
+    if with_objective:
+        qs = qs.annotate(
+            objective_id=_objective_of(workspace, "item_id", "id"),
+            objective_title=_objective_of(workspace, "item_id", "title"),
+        )
+    fields = [
+        *(v.replace("item__schedule__", "") for v in CARD_VALUES),
+        "score",
+        "release_target",
+        "total",
+        *(("objective_id", "objective_title") if with_objective else ()),
+    ]
+    rows = list(
+        qs.order_by(F("start_date").asc(nulls_last=True), "release__target_date", "item_id").values(
+            *fields
+        )[:limit]
+    )
+    count = rows[0]["total"] if rows else 0
+    bars = []
+    for row in rows:
+        del row["total"]
+        bars.append(_card(row))
+    return Timeline(start=start, end=end, bars=bars, count=count)
+
+
+# --- a release plan ----------------------------------------------------------------------------
+@dataclass
+class ReleaseColumn:
+    release: Release
+    count: int
+    shipped: int
+    cards: list[dict[str, Any]]
+
+
+def roadmap_release_plan(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap,
+    today: datetime.date,
+    filters: RoadmapFilters | None = None,
+    page_size: int = COLUMN_PAGE,
+) -> list[ReleaseColumn]:
+    """Releases as columns (open ones, and those released in the last two months), by target
+    date, each with its filtered items by rank: two statements."""
+    filters = filters if filters is not None else roadmap_filters(roadmap)
+    with_objective = roadmap.group_by == Roadmap.GroupBy.OBJECTIVE
+    releases = list(
+        Release.objects.for_workspace(workspace)
+        .filter(
+            ~Q(status=Release.Status.RELEASED)
+            | Q(released_on__gte=today - datetime.timedelta(days=RECENTLY_RELEASED_DAYS))
+        )
+        .order_by(F("target_date").asc(nulls_last=True), "id")
+    )
+    columns = {r.id: ReleaseColumn(r, 0, 0, []) for r in releases}
+    qs = (
+        ItemSchedule.objects.for_workspace(workspace)
+        .filter(release_id__in=list(columns))
+        .filter(_item_conditions(workspace, filters, "item__"))
+        .annotate(
+            score=_primary_score(workspace, "item_id"),
+            position_in_column=Window(
+                RowNumber(), partition_by=[F("release_id")], order_by=[F("item__rank"), F("id")]
+            ),
+            column_count=Window(Count("id"), partition_by=[F("release_id")]),
+            column_shipped=Window(
+                Count("id", filter=Q(item__status=Item.Status.SHIPPED)),
+                partition_by=[F("release_id")],
+            ),
+        )
+        .filter(position_in_column__lte=page_size)
+        .order_by("release_id", "item__rank", "id")
+    )
+    if with_objective:
+        qs = qs.annotate(
+            objective_id=_objective_of(workspace, "item_id", "id"),
+            objective_title=_objective_of(workspace, "item_id", "title"),
+        )
+    fields = [
+        *(v.replace("item__schedule__", "") for v in CARD_VALUES),
+        "score",
+        "column_count",
+        "column_shipped",
+        *(("objective_id", "objective_title") if with_objective else ()),
+    ]
+    for row in qs.values(*fields):
+        column = columns[row["release_id"]]
+        column.count = row.pop("column_count")
+        column.shipped = row.pop("column_shipped")
+        column.cards.append(_card(row))
+    return list(columns.values())
+
+
+# --- history -------------------------------------------------------------------------------------
+def roadmap_event_list(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    kinds: tuple[str, ...] = (),
+) -> QuerySet[RoadmapEvent]:
+    """Events, newest first. For a roadmap: its own (placements and moves) and those of the
+    items it shows (dates, releases, ships, declines)."""
+    qs = RoadmapEvent.objects.for_workspace(workspace)
+    if roadmap is not None:
+        if roadmap.kind == Roadmap.Kind.NOW_NEXT_LATER:
+            on_board = Placement.objects.for_workspace(workspace).filter(roadmap=roadmap)
+            shown = Q(item_id__in=on_board.values("item_id"))
+        else:
+            filters = roadmap_filters(roadmap)
+            scheduled = ItemSchedule.objects.for_workspace(workspace).filter(
+                _item_conditions(workspace, filters, "item__")
+            )
+            shown = Q(item_id__in=scheduled.values("item_id"))
+            if roadmap.kind == Roadmap.Kind.RELEASE_PLAN:
+                shown |= Q(item__isnull=True, release__isnull=False)
+        qs = qs.filter(Q(roadmap=roadmap) | (shown & ~Q(kind__in=_BOARD_KINDS)))
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs.select_related("actor", "item", "release", "roadmap").order_by("-created_at", "-id")
+
+
+# Moves on one board are that board's history, not every board's the item sits on.
+_BOARD_KINDS = (
+    RoadmapEvent.Kind.PLACED,
+    RoadmapEvent.Kind.MOVED,
+    RoadmapEvent.Kind.REMOVED,
+)
