@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from django import template
+from django.forms import BoundField
 from django.utils.safestring import SafeString, mark_safe
 
 from backlog.templatetags.backlog_format import compact_money
@@ -142,3 +143,18 @@ def table_rows(context: template.Context, rows: list[dict[str, Any]]) -> SafeStr
         "has_score": context.get("primary") is not None,
     }
     return mark_safe("".join(table_row_html(row, **options) for row in rows))  # noqa: S308 - safe rows
+
+
+@register.simple_tag
+def filter_field(field: BoundField, **kwargs: str) -> SafeString:
+    """`{% filter_field form.kind class="..." %}`: one filter of the table's bar, drawn as
+    discovery/_inbox_filter.html draws it, without an include (and its context) per field."""
+    classes = "field" + (f" {kwargs['class']}" if kwargs.get("class") else "")
+    return mark_safe(  # noqa: S308 - every value went through _text
+        f'<div class="{_text(classes)}">\n'
+        f'  <label class="field__label" for="{_text(field.id_for_label)}">'
+        f"{_text(field.label)}</label>\n"
+        f"  {_text(field)}\n"
+        f"  {_text(field.errors)}\n"
+        "</div>"
+    )

@@ -42,6 +42,9 @@ LAYOUT_URL_NAMES = {
     SavedView.Layout.BOARD: "backlog:board",
     SavedView.Layout.MATRIX: "backlog:matrix",
 }
+# A row's labels, looked up per row without building an enum member for each.
+STATUS_LABELS = dict(Item.Status.choices)
+KIND_LABELS = dict(Item.Kind.choices)
 # Parameters of a page that are not part of a view: its cursor and the open view itself.
 NOT_VIEW_PARAMS = ("after", "view")
 
@@ -88,8 +91,8 @@ def _row_decorate(
     """What a row's cells show: labels, the owner's name, the primary score, the effort and
     each input column; its links."""
     row["urls"] = urls(row["id"])
-    row["status_label"] = Item.Status(row["status"]).label
-    row["kind_label"] = Item.Kind(row["kind"]).label
+    row["status_label"] = STATUS_LABELS[row["status"]]
+    row["kind_label"] = KIND_LABELS[row["kind"]]
     row["owner_name"] = row["owner__name"] or (row["owner__email"] or "").split("@")[0]
     row["score"] = row["scores"].get(str(primary.id)) if primary is not None else None
     row["effort"] = table.cell_text(row["effort"])
