@@ -34,6 +34,7 @@ from roadmap.models import (
     KeyResultValue,
     Objective,
 )
+from roadmap.services import GoneError
 
 if TYPE_CHECKING:
     from pmhub.accounts.models import User
@@ -133,7 +134,7 @@ def _locked_objective(workspace: Workspace, objective_id: int) -> Objective:
         Objective.objects.for_workspace(workspace).select_for_update().filter(id=objective_id)
     ).first()
     if objective is None:
-        raise ApplicationError("This objective no longer exists.", extra={"gone": True})
+        raise GoneError("This objective no longer exists.")
     return objective
 
 
@@ -243,7 +244,7 @@ def _locked_key_result(workspace: Workspace, key_result_id: int) -> KeyResult:
         KeyResult.objects.for_workspace(workspace).select_for_update().filter(id=key_result_id)
     ).first()
     if key_result is None:
-        raise ApplicationError("This key result no longer exists.", extra={"gone": True})
+        raise GoneError("This key result no longer exists.")
     return key_result
 
 
