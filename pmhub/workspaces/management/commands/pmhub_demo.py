@@ -16,6 +16,7 @@ from pmhub.workspaces.models import Workspace
 from pmhub.workspaces.roles import Role
 from pmhub.workspaces.selectors import membership_get_for_user, membership_list_for_user
 from pmhub.workspaces.services import workspace_create
+from roadmap.demo import demo_roadmap_create
 
 DEMO_EMAIL = "demo@pmhub.local"
 DEMO_PASSWORD = "pmhub-demo"  # noqa: S105 - the published demo login of a local install.
@@ -50,4 +51,6 @@ class Command(BaseCommand):
             items = demo_backlog_create(workspace=membership.workspace, actor=user)
             if items:
                 self.stdout.write(f"demo backlog: {items} items with their evidence")
+            if demo_roadmap_create(workspace=membership.workspace, actor=user):
+                self.stdout.write("demo roadmaps: a board, a timeline, releases and objectives")
         self.stdout.write(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} ({Role.ADMIN.label})")
