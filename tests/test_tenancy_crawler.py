@@ -187,7 +187,6 @@ def _roadmap_objects(workspace, actor, item_id: int) -> dict[str, int | str]:
         Objective,
         Release,
         RoadmapEvent,
-        ShareLink,
     )
 
     item = Item.objects.for_workspace(workspace).get(id=item_id)
@@ -210,8 +209,10 @@ def _roadmap_objects(workspace, actor, item_id: int) -> dict[str, int | str]:
         value=250_000,
         measured_at=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),
     )
-    share = ShareLink.objects.create(
-        workspace=workspace, roadmap=board, token_hash="0" * 64, token_prefix="pmr_0000"
+    from roadmap.sharing import share_link_create
+
+    share, share_token = share_link_create(
+        workspace=workspace, actor=actor, roadmap=board, name="Board", fields=["status"]
     )
     event = RoadmapEvent.objects.for_workspace(workspace).filter(roadmap=board).first()
     return {
@@ -223,6 +224,7 @@ def _roadmap_objects(workspace, actor, item_id: int) -> dict[str, int | str]:
         "key_result_id": key_result.id,
         "key_result_value_id": value.id,
         "share_link_id": share.id,
+        "share_token": share_token,
         "event_id": event.id,
     }
 
