@@ -24,9 +24,15 @@ def _sprite() -> str:
 
 @register.simple_tag
 def icon(name: str, size: str = "", **kwargs: Any) -> SafeString:
+    return _icon(name, size, kwargs.get("class") or "")
+
+
+# A page draws the same few dozen icons every time: each is built once per process.
+@functools.lru_cache(maxsize=1024)
+def _icon(name: str, size: str, extra_class: str) -> SafeString:
     classes = "icon" + (f" icon--{size}" if size else "")
-    if kwargs.get("class"):
-        classes += f" {kwargs['class']}"
+    if extra_class:
+        classes += f" {extra_class}"
     return format_html(
         '<svg class="{}" aria-hidden="true" focusable="false"><use href="{}#{}"></use></svg>',
         classes,
