@@ -495,7 +495,7 @@ def release_progress(release: Release) -> int:
     return round(100 * release.shipped_count / total) if total else 0
 
 
-def release_items(*, workspace: Workspace, release: Release) -> list[Item]:
+def release_item_queryset(*, workspace: Workspace, release: Release) -> QuerySet[Item]:
     """The release's live items with owner, area and `primary_score` (the primary formula's
     stored score, None when unknown or no formula is primary), by status then backlog rank."""
     primary = ScoringFormula.objects.for_workspace(workspace).filter(is_primary=True).values("id")
@@ -508,13 +508,18 @@ def release_items(*, workspace: Workspace, release: Release) -> list[Item]:
         *(When(status=s, then=Value(i)) for i, s in enumerate(ITEM_STATUS_ORDER)),
         default=Value(len(ITEM_STATUS_ORDER)),
     )
-    return list(
+    return (
         item_list(workspace=workspace)
         .filter(schedule__release=release)
         .select_related("owner", "area")
         .annotate(primary_score=Subquery(score), status_order=order)
         .order_by("status_order", "rank", "id")
     )
+
+
+def release_items(*, workspace: Workspace, release: Release) -> list[Item]:
+    """release_item_queryset, read."""
+    return list(release_item_queryset(workspace=workspace, release=release))
 
 
 def release_slippage(*, workspace: Workspace, release: Release) -> list[RoadmapEvent]:
@@ -547,13 +552,19 @@ def release_ship_times(*, workspace: Workspace, items: list[Item]) -> dict[int, 
 def launch_task_list(*, workspace: Workspace, release: Release) -> list[LaunchTask]:
     """The release's checklist in order, with owners; each task gets `is_overdue` (not done,
     due before today)."""
-    today = timezone.localdate()
-    tasks = list(
-        LaunchTask.objects.for_workspace(workspace)
-        .filter(release=release)
-        .select_related("owner")
-        .order_by("position", "id")
+    return launch_tasks_mark_overdue(
+        list(
+            LaunchTask.objects.for_workspace(workspace)
+            .filter(release=release)
+            .select_related("owner")
+            .order_by("position", "id")
+        )
     )
+
+
+def launch_tasks_mark_overdue(tasks: list[LaunchTask]) -> list[LaunchTask]:
+    """Give each task `is_overdue`: not done, due before today."""
+    today = timezone.localdate()
     for task in tasks:
         task.is_overdue = bool(not task.is_done and task.due_date and task.due_date < today)
     return tasks
