@@ -120,3 +120,76 @@ def test_a_stranger_reads_the_shared_roadmap_without_hidden_fields(
     assert "Acme product roadmap" not in gone.content()
     assert errors == []
     context.close()
+
+
+def test_a_shared_timeline_and_the_share_links_page(live_server, browser: Browser, screenshots):
+    import datetime
+
+    from django.utils import timezone
+
+    from pmhub.workspaces.roles import Role
+    from roadmap.models import Release
+    from tests.backlog.browser_support import log_in
+    from tests.factories import MembershipFactory
+
+    workspace = WorkspaceFactory(name="Acme", slug="acme")
+    pm = UserFactory(email="pm@acme.test", name="Pat Manager")
+    MembershipFactory(user=pm, workspace=workspace, role=Role.EDITOR)
+    timeline = roadmap_services.roadmap_create(
+        workspace=workspace, actor=pm, name="2027 timeline", kind="timeline"
+    )
+    today = timezone.localdate()
+    release = Release.objects.create(
+        workspace=workspace, name="Spring launch", target_date=today + datetime.timedelta(days=75)
+    )
+    plans = [
+        ("SSO with Okta", -20, 25, "in_progress"),
+        ("Scheduled CSV exports", 10, 70, "planned"),
+        ("Audit log export", 40, 110, "planned"),
+        ("Slack digest", None, None, "planned"),
+    ]
+    for title, start, end, status in plans:
+        item = backlog.item_create(workspace=workspace, actor=pm, title=title)
+        backlog.item_set_status(workspace=workspace, actor=pm, item=item, status=status)
+        roadmap_services.item_schedule_set(
+            workspace=workspace,
+            actor=pm,
+            item=item,
+            start_date=today + datetime.timedelta(days=start) if start is not None else None,
+            end_date=today + datetime.timedelta(days=end) if end is not None else None,
+            release_id=release.id if start is None else None,
+        )
+    _, secret = share_link_create(
+        workspace=workspace, actor=pm, roadmap=timeline, name="Board", fields=["status", "schedule"]
+    )
+    stranger = browser.new_context(viewport={"width": 1280, "height": 700})
+    page = stranger.new_page()
+    page.goto(f"{live_server.url}/share/{secret}/")
+    rows = page.locator(".share-timeline__row")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_contain_text("SSO with Okta")
+    expect(page.get_by_text("Spring launch")).to_be_visible()
+    page.screenshot(path=screenshots / "roadmap-share-timeline.png", full_page=True)
+    stranger.close()
+
+    # The PM's side: make a link, see its address once, and print the page without the app.
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/w/acme/roadmap/roadmaps/{timeline.id}/share/")
+    page.get_by_role("textbox", name="Name").fill("Customer advisory board")
+    page.get_by_label("ARR of the companies asking").check()
+    page.get_by_role("button", name="Create link").click()
+    address = page.locator("#new-link-url")
+    expect(address).to_contain_text("/share/pmr_")
+    expect(page.locator("#new-link-embed")).to_contain_text("<iframe")
+    page.screenshot(path=screenshots / "roadmap-share-links.png", full_page=True)
+    page.emulate_media(media="print")
+    expect(page.locator(".sidebar")).to_be_hidden()
+    expect(page.locator(".topbar")).to_be_hidden()
+    page.screenshot(path=screenshots / "roadmap-share-links-print.png", full_page=True)
+    page.emulate_media(media="screen")
+    page.reload()
+    expect(page.locator("#new-link-url")).to_have_count(0)
+    expect(page.get_by_role("cell", name="Customer advisory board", exact=True)).to_be_visible()
+    context.close()
