@@ -38,6 +38,7 @@ from roadmap.sharing import (
 )
 
 NEW_LINK_SESSION_KEY = "new_share_link"
+MAX_EXPIRY_AHEAD = datetime.timedelta(days=5 * 366)
 
 
 class ShareLinkForm(forms.Form):
@@ -59,6 +60,12 @@ class ShareLinkForm(forms.Form):
         help_text="The link stops working at the end of this day (UTC). Empty: until revoked.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def clean_expires_on(self) -> datetime.date | None:
+        day = self.cleaned_data.get("expires_on")
+        if day is not None and day > timezone.now().date() + MAX_EXPIRY_AHEAD:
+            raise ValidationError("At most five years ahead; leave it empty for no expiry.")
+        return day
 
     def expires_at(self) -> datetime.datetime | None:
         day = self.cleaned_data.get("expires_on")

@@ -24,6 +24,7 @@ from roadmap.models import KeyResult, KeyResultItem, Objective, Release, Roadmap
 from roadmap.sharing import (
     SHAREABLE_FIELDS,
     VIEW_RESOLUTION,
+    ShareLinkRevokedError,
     share_link_create,
     share_link_resolve,
     share_link_revoke,
@@ -181,7 +182,7 @@ def test_revoked_link_stops_at_once_and_cannot_be_revoked_twice(workspace, membe
     assert Client().get(_page(secret)).status_code == 200
     share_link_revoke(workspace=workspace, actor=member, link=link)
     assert Client().get(_page(secret)).status_code == 404
-    with pytest.raises(Exception, match="revoked"):
+    with pytest.raises(ShareLinkRevokedError, match="revoked"):
         share_link_revoke(workspace=workspace, actor=member, link=link)
 
 
@@ -393,6 +394,40 @@ def test_a_past_expiry_is_shown_on_the_form(workspace, member, board, login):
     assert response.status_code == 400
     assert "in the future" in response.content.decode()
     assert not ShareLink.objects.for_workspace(workspace).exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "n" * 81}, "at most 80 characters"),
+        ({"name": "x", "expires_on": "9999-12-31"}, "At most five years ahead"),
+        ({"name": "x", "expires_on": "next tuesday"}, "Enter a valid date"),
+        ({"name": "x", "fields": ["internal_notes"]}, "Select a valid choice"),
+    ],
+    ids=["long_name", "far_expiry", "malformed_date", "unknown_field"],
+)
+def test_bad_input_is_refused_with_a_clear_error(workspace, member, board, login, data, message):
+    roadmap, _ = board
+    response = login(member).post(_links_url(workspace, roadmap), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not ShareLink.objects.for_workspace(workspace).exists()
+
+
+def test_a_revoked_link_cannot_be_edited(workspace, member, board, login):
+    roadmap, _ = board
+    link, _ = share_link_create(
+        workspace=workspace, actor=member, roadmap=roadmap, name="Board", fields=[]
+    )
+    share_link_revoke(workspace=workspace, actor=member, link=link)
+    client = login(member)
+    response = client.post(_edit_url(workspace, roadmap, link), {"name": "x", "fields": ["arr"]})
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert link.fields == []
+    assert link.name == "Board"
+    with pytest.raises(ShareLinkRevokedError, match="revoked"):
+        share_link_update(workspace=workspace, actor=member, link=link, fields=["arr"])
 
 
 def test_a_viewer_sees_the_list_but_cannot_make_change_or_revoke(
