@@ -772,6 +772,7 @@ def key_result_histories(
 class ObjectiveItem:
     item: Item
     key_result_ids: list[int]
+    key_result_names: list[str]
     evidence: list[ItemEvidence]
 
 
@@ -784,14 +785,14 @@ def objective_items(
     links = list(
         KeyResultItem.objects.for_workspace(workspace)
         .filter(key_result__objective_id=objective.id)
-        .values_list("item_id", "key_result_id")
+        .values_list("item_id", "key_result_id", "key_result__metric")
         .order_by("key_result__position", "key_result_id")
     )
     if not links:
         return []
-    serves: dict[int, list[int]] = {}
-    for item_id, key_result_id in links:
-        serves.setdefault(item_id, []).append(key_result_id)
+    serves: dict[int, list[tuple[int, str]]] = {}
+    for item_id, key_result_id, metric in links:
+        serves.setdefault(item_id, []).append((key_result_id, metric))
     items = list(
         Item.objects.for_workspace(workspace)
         .filter(id__in=list(serves), merged_into__isnull=True)
@@ -810,7 +811,12 @@ def objective_items(
     ):
         evidence[link.item_id].append(link)
     return [
-        ObjectiveItem(item=item, key_result_ids=serves[item.id], evidence=evidence[item.id])
+        ObjectiveItem(
+            item=item,
+            key_result_ids=[key_result_id for key_result_id, _ in serves[item.id]],
+            key_result_names=[metric for _, metric in serves[item.id]],
+            evidence=evidence[item.id],
+        )
         for item in items
     ]
 
