@@ -272,9 +272,13 @@ def item_page(
     cursor: str = "",
     size: int = 50,
     with_inputs: bool = False,
+    json_passed_through: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of rows (dicts of ROW_VALUES plus "tags" and "scores", and "inputs" when asked)
-    and the cursor of the next page: one statement whatever the page size."""
+    and the cursor of the next page: one statement whatever the page size.
+
+    `json_passed_through`: the JSON columns come as orjson Fragments, for a caller that only
+    encodes them again (the API) and need not parse what the database wrote as JSON."""
     if is_score_sort(sort):
         rows, next_cursor = _score_page(workspace, filters, sort, cursor, size, with_inputs)
     else:
@@ -305,6 +309,8 @@ def item_page(
         more = len(rows) > size
         rows = rows[:size]
         next_cursor = _encode(sort, rows[-1][column], rows[-1]["id"]) if more and rows else None
+    if json_passed_through:
+        return [_row_passed_through(row) for row in rows], next_cursor
     return [_row_named(row) for row in rows], next_cursor
 
 
@@ -334,6 +340,15 @@ def _row_annotated(qs: QuerySet[Item], workspace: Workspace, with_inputs: bool) 
     if with_inputs:
         qs = qs.annotate(inputs_json=Cast("score_inputs__values", TextField()))
     return qs
+
+
+def _row_passed_through(row: dict[str, Any]) -> dict[str, Any]:
+    for text_name, name in _JSON_NAMES.items():
+        row[name] = orjson.Fragment(row.pop(text_name))
+    if "inputs_json" in row:
+        text = row.pop("inputs_json")
+        row["inputs"] = orjson.Fragment(text) if text is not None else None
+    return row
 
 
 def _row_named(row: dict[str, Any]) -> dict[str, Any]:

@@ -117,7 +117,7 @@ class EvidenceOutputSerializer(serializers.Serializer):
 
 
 def _api_row(row: dict[str, Any]) -> dict[str, Any]:
-    row = dict(row)
+    """A row of listing.item_page or item_row (a dict of its own) in the API's shape."""
     owner_id, owner_email = row.pop("owner_id"), row.pop("owner__email")
     owner_name = row.pop("owner__name")
     area_id, area_name = row.pop("area_id"), row.pop("area__name")
@@ -315,6 +315,7 @@ class ItemListCreateApi(WorkspaceApiView):
             sort=data["sort"],
             cursor=data.get("cursor", ""),
             size=data["page_size"],
+            json_passed_through=True,
         )
         fields = data.get("fields")
         next_url = None
