@@ -686,7 +686,9 @@ def release_slippage_chart(release: Release, events: list[RoadmapEvent]) -> Slip
     known = [t for t in targets if t]
     low = min(known, default=end) - datetime.timedelta(days=7)
     high = max(known, default=end) + datetime.timedelta(days=7)
-    x_of = _scale(start, end, PLOT_LEFT + 4, PLOT_RIGHT - 4)
+    # A week at least, so changes made on a new release's first days do not pile up.
+    axis_end = max(end, start + datetime.timedelta(days=7))
+    x_of = _scale(start, axis_end, PLOT_LEFT + 4, PLOT_RIGHT - 4)
     y_of = _scale(low, high, PLOT_BOTTOM - 4, PLOT_TOP + 4)
     changes, segments, current = [], [], first_target
     pen_x = x_of(start)
@@ -717,7 +719,7 @@ def release_slippage_chart(release: Release, events: list[RoadmapEvent]) -> Slip
     y_ticks = [Tick(y_of(d), _short(d)) for d in sorted(set(known))[:6]] or [
         Tick(y_of(mid), "no date")
     ]
-    x_ticks = [Tick(x_of(start), _short(start)), Tick(x_of(end), _short(end))]
+    x_ticks = [Tick(x_of(start), _short(start)), Tick(x_of(axis_end), _short(axis_end))]
     slips = sum(1 for c in changes if c.is_setback)
     description = (
         f"Target date of {release.name} since {start:%b %-d, %Y}: "

@@ -17,13 +17,14 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backlog.models import Item
 from pmhub.core.api import paginated_response
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
 from roadmap import releases
 from roadmap.models import DESCRIPTION_MAX_CHARS, REASON_MAX_CHARS, LaunchTask, Release
 from roadmap.services import GoneError
+
+STATUS_HELP = f"One of {', '.join(Release.Status.values)}."
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -33,7 +34,8 @@ class ReleaseOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField(help_text="Markdown.")
     target_date = serializers.DateField(allow_null=True)
-    status = serializers.ChoiceField(choices=Release.Status.choices)
+    # Plain strings: enums named "status" and "kind" are the backlog's in the schema.
+    status = serializers.CharField(help_text=STATUS_HELP)
     released_on = serializers.DateField(allow_null=True)
     version = serializers.IntegerField()
     item_count = serializers.IntegerField(help_text="Items in the release, declined ones aside.")
@@ -52,8 +54,8 @@ class ReleaseOutputSerializer(serializers.Serializer):
 class ReleaseItemOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    kind = serializers.ChoiceField(choices=Item.Kind.choices)
-    status = serializers.ChoiceField(choices=Item.Status.choices)
+    kind = serializers.CharField(help_text="The backlog item's kind.")
+    status = serializers.CharField(help_text="The backlog item's status.")
     area_id = serializers.IntegerField(allow_null=True)
     area = serializers.CharField(source="area.name", allow_null=True, default=None)
     owner_id = serializers.IntegerField(allow_null=True)
@@ -120,14 +122,19 @@ class _ReleaseFieldsSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=DESCRIPTION_MAX_CHARS, trim_whitespace=False
     )
     target_date = serializers.DateField(required=False, allow_null=True)
-    status = serializers.ChoiceField(choices=Release.Status.choices, required=False)
+    status = serializers.CharField(required=False, help_text=STATUS_HELP)
 
 
 class ReleaseListCreateApi(_ReleaseApi):
     class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=Release.Status.choices, required=False)
+        status = serializers.CharField(required=False, help_text=STATUS_HELP)
         cursor = serializers.CharField(required=False, max_length=400)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+
+        def validate_status(self, value: str) -> str:
+            if value not in Release.Status.values:
+                raise serializers.ValidationError(STATUS_HELP)
+            return value
 
     @extend_schema_serializer(component_name="ReleaseCreateInput")
     class InputSerializer(_ReleaseFieldsSerializer):

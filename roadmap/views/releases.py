@@ -364,7 +364,11 @@ def _checklist_response(request: HttpRequest, release: Release) -> HttpResponse:
     """htmx: the checklist again (its counts and overdue flags move with the change); without
     JS: back to the page, at the checklist."""
     if request.htmx:
-        context = {**_checklist_context(request, release), "can_edit": _can_edit(request)}
+        context = {
+            **_checklist_context(request, release),
+            "can_edit": _can_edit(request),
+            "oob": True,
+        }
         return render(request, "roadmap/_release_checklist.html", context)
     return redirect(_detail_url(request, release.id, "launch"))
 

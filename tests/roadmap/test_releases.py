@@ -458,6 +458,9 @@ def test_create_edit_and_conflict_through_the_pages(workspace, member, login):
     assert "exists" in duplicate.content.decode()
 
     edit_url = _url(workspace, "roadmap:release-edit", release_id=release.id)
+    page = client.get(edit_url).content.decode()
+    assert 'data-saved-date="2027-03-01"' in page
+    assert "Delete “Spring”" in page
     form = {"name": "Spring", "target_date": "2027-04-01", "status": "planned", "version": 1}
     slip = client.post(edit_url, form)
     assert slip.status_code == 400
@@ -489,6 +492,7 @@ def test_toggle_with_htmx_returns_the_checklist_and_without_js_redirects(
     assert partial.status_code == 200
     assert 'id="launch-checklist"' in partial.content.decode()
     assert "<html" not in partial.content.decode()
+    assert "1/1 launch tasks done" in partial.content.decode()
     assert 'aria-checked="true"' in partial.content.decode()
     assert plain.status_code == 302
     assert plain["Location"].endswith("#launch")
