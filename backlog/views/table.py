@@ -136,11 +136,15 @@ def saved_view_url(workspace_slug: str, view: SavedView) -> str:
     return f"{_layout_url(workspace_slug, view.layout)}?{query.urlencode()}"
 
 
-def saved_views_context(request: HttpRequest, *, layout: str) -> dict[str, Any]:
-    """The views bar of a backlog page (one query): the workspace's shared views and the
-    person's own, which is open (`?view=<id>`), and whether the page's filters differ from it."""
+def saved_views_context(
+    request: HttpRequest, *, layout: str, views: list[SavedView] | None = None
+) -> dict[str, Any]:
+    """The views bar of a backlog page (one query, unless `views` were read already): the
+    workspace's shared views and the person's own, which is open (`?view=<id>`), and whether the
+    page's filters differ from it."""
     workspace, membership = request.workspace, request.membership
-    views = list(saved_views.saved_view_list(workspace=workspace, user=request.user))
+    if views is None:
+        views = list(saved_views.saved_view_list(workspace=workspace, user=request.user))
     open_id = request.GET.get("view", "")
     current = next((v for v in views if str(v.id) == open_id), None)
     params = saved_views.saved_view_params_clean(request.GET)
@@ -170,19 +174,23 @@ def saved_views_context(request: HttpRequest, *, layout: str) -> dict[str, Any]:
 @workspace_view()
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """The backlog table. Queries: areas, members, tags and segments (the filters' choices), the
-    primary formula, the saved views, rows (area and owner joined, the primary score as a
-    subquery), the rows' versions, efforts and inputs; +1 when the page is empty, to tell a new
+    """The backlog table. Queries: areas, members, tags and saved views in one round trip (the
+    filters' choices, the views bar), segments, the primary formula, rows (area and owner
+    joined; tags, scores and inputs as subqueries); +1 when the page is empty, to tell a new
     backlog from a narrow filter."""
     workspace = request.workspace
-    areas = list(selectors.product_area_list(workspace=workspace))
-    members = list(membership_list(workspace=workspace))
+    areas, members, tags, views = table.querysets_read_together(
+        selectors.product_area_list(workspace=workspace),
+        membership_list(workspace=workspace),
+        discovery_selectors.tag_list(workspace=workspace),
+        saved_views.saved_view_list(workspace=workspace, user=request.user),
+    )
     primary = selectors.primary_formula_get(workspace=workspace)
     form = ItemFilterForm(
         request.GET or None,
         areas=areas,
         members=members,
-        tags=discovery_selectors.tag_list(workspace=workspace),
+        tags=tags,
         segments=discovery_selectors.company_segments(workspace=workspace),
         formula=primary,
     )
@@ -231,7 +239,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "primary": primary,
         "input_columns": columns,
         **_editor_context(areas, members),
-        **saved_views_context(request, layout=SavedView.Layout.TABLE),
+        **saved_views_context(request, layout=SavedView.Layout.TABLE, views=views),
     }
     return render(request, "backlog/index.html", context)
 
