@@ -128,6 +128,26 @@ def _next_position(queryset: QuerySet[Any]) -> int:
     return 0 if top is None else top + 1
 
 
+def _save_changes(
+    workspace: Workspace, actor: User | None, row: Any, changes: dict[str, Any], action: str
+) -> Any:
+    """Save the fields that really change (none: no write) and audit them, long text left out."""
+    diff = {k: [getattr(row, k), v] for k, v in changes.items() if getattr(row, k) != v}
+    if not diff:
+        return row
+    for name, (_, value) in diff.items():
+        setattr(row, name, value)
+    row.save(update_fields=[*diff, "updated_at"])
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action=action,
+        target=row,
+        changes={k: [str(a), str(b)] for k, (a, b) in diff.items() if k != "description"},
+    )
+    return row
+
+
 # --- objectives ----------------------------------------------------------------------------------
 def _locked_objective(workspace: Workspace, objective_id: int) -> Objective:
     objective = (
@@ -193,20 +213,7 @@ def objective_update(
     _check_dates(
         changes.get("start_date", objective.start_date), changes.get("end_date", objective.end_date)
     )
-    diff = {k: [getattr(objective, k), v] for k, v in changes.items() if getattr(objective, k) != v}
-    if not diff:
-        return objective
-    for name, (_, value) in diff.items():
-        setattr(objective, name, value)
-    objective.save(update_fields=[*diff, "updated_at"])
-    audit_record(
-        workspace=workspace,
-        actor=actor,
-        action="objective.updated",
-        target=objective,
-        changes={k: [str(a), str(b)] for k, (a, b) in diff.items() if k != "description"},
-    )
-    return objective
+    return _save_changes(workspace, actor, objective, changes, "objective.updated")
 
 
 @transaction.atomic
@@ -305,22 +312,7 @@ def key_result_update(
     _check_target(
         changes.get("baseline", key_result.baseline), changes.get("target", key_result.target)
     )
-    diff = {
-        k: [getattr(key_result, k), v] for k, v in changes.items() if getattr(key_result, k) != v
-    }
-    if not diff:
-        return key_result
-    for name, (_, value) in diff.items():
-        setattr(key_result, name, value)
-    key_result.save(update_fields=[*diff, "updated_at"])
-    audit_record(
-        workspace=workspace,
-        actor=actor,
-        action="key_result.updated",
-        target=key_result,
-        changes=diff,
-    )
-    return key_result
+    return _save_changes(workspace, actor, key_result, changes, "key_result.updated")
 
 
 @transaction.atomic

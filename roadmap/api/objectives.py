@@ -85,7 +85,8 @@ class ValueOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     value = serializers.FloatField()
     measured_at = serializers.DateTimeField()
-    source = serializers.ChoiceField(choices=KeyResultValue.Source.choices)
+    # A plain string: an enum here would collide with feedback's `source` enum in the schema.
+    source = serializers.CharField(help_text='How it was recorded: "manual", "csv" or "api".')
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
 
