@@ -270,3 +270,31 @@ def test_other_workspaces_objective_is_404(workspace, other_workspace, outsider,
         kwargs={"workspace_slug": other_workspace.slug, "objective_id": objective.id},
     )
     assert client.get(url).status_code == 404
+
+
+def test_html_in_user_text_is_inert_and_oversized_text_refused(workspace, member, login):
+    client = login(member)
+    hostile = "<img src=x onerror=alert(1)>"
+    objective = okr.objective_create(
+        workspace=workspace, actor=member, title=f"Win {hostile}", period=hostile[:40]
+    )
+    kr = okr.key_result_create(
+        workspace=workspace, actor=member, objective=objective, metric=hostile, unit="<b>", target=5
+    )
+    okr.key_result_value_record(
+        workspace=workspace, actor=member, key_result=kr, value=1, note=f"<script>{hostile}"
+    )
+    for url in (
+        _url("objective-list", workspace),
+        _url("objective-detail", workspace, objective_id=objective.id),
+    ):
+        html = client.get(url).content.decode()
+        assert "<img src=x" not in html
+        assert "<script><img" not in html
+        assert "<b>" not in html.split('id="main"')[-1]
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    response = client.post(
+        _url("objective-new", workspace), {"title": "Long", "description": "x" * 20_001}
+    )
+    assert response.status_code == 400
+    assert Objective.objects.for_workspace(workspace).count() == 1
