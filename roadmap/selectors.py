@@ -488,3 +488,27 @@ _BOARD_KINDS = (
     RoadmapEvent.Kind.MOVED,
     RoadmapEvent.Kind.REMOVED,
 )
+
+
+# --- helpers for the roadmap pages ---------------------------------------------------------------
+def roadmap_column_get(*, workspace: Workspace, roadmap: Roadmap, column_id: int) -> RoadmapColumn:
+    return RoadmapColumn.objects.for_workspace(workspace).get(roadmap=roadmap, id=column_id)
+
+
+def roadmap_event_page(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap,
+    kinds: tuple[str, ...] = (),
+    before: tuple[datetime.datetime, int] | None = None,
+    limit: int = HISTORY_PAGE,
+) -> tuple[list[RoadmapEvent], bool]:
+    """One page of a roadmap's history, newest first, older than `before` (a (time, id) keyset,
+    so events of the same instant are neither skipped nor repeated): one statement. Also says
+    whether older events remain."""
+    qs = roadmap_event_list(workspace=workspace, roadmap=roadmap, kinds=kinds)
+    if before is not None:
+        at, event_id = before
+        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=event_id))
+    events = list(qs[: limit + 1])
+    return events[:limit], len(events) > limit
