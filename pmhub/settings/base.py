@@ -206,6 +206,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets sharing a field name ("kind", "status", "source") in several models.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemKindEnum": "backlog.models.Item.Kind",
+        "ItemStatusEnum": "backlog.models.Item.Status",
+        "RoadmapKindEnum": "roadmap.models.Roadmap.Kind",
+        "RoadmapEventKindEnum": "roadmap.models.RoadmapEvent.Kind",
+        "ReleaseStatusEnum": "roadmap.models.Release.Status",
+        "KeyResultValueSourceEnum": "roadmap.models.KeyResultValue.Source",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ def _roadmap(workspace: Workspace, roadmap_id: int) -> Roadmap:
 class RoadmapListCreateApi(WorkspaceApiView):
     pagination_class = CursorPagination
 
+    @extend_schema_serializer(component_name="RoadmapCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120)
         kind = serializers.ChoiceField(choices=Roadmap.Kind.choices)
@@ -177,6 +178,7 @@ IF_MATCH = OpenApiParameter(
 
 
 class RoadmapDetailApi(WorkspaceApiView):
+    @extend_schema_serializer(component_name="RoadmapChangeInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
@@ -234,6 +236,7 @@ def _column(workspace: Workspace, roadmap: Roadmap, column_id: int) -> RoadmapCo
 
 
 class RoadmapColumnListCreateApi(WorkspaceApiView):
+    @extend_schema_serializer(component_name="RoadmapColumnCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=60)
 
@@ -281,6 +284,7 @@ class RoadmapColumnListCreateApi(WorkspaceApiView):
 
 
 class RoadmapColumnDetailApi(WorkspaceApiView):
+    @extend_schema_serializer(component_name="RoadmapColumnRenameInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=60)
 
@@ -423,6 +427,7 @@ class PlacementListCreateApi(WorkspaceApiView):
             required=False, min_value=1, max_value=PLACEMENT_PAGE_MAX, default=PLACEMENT_PAGE
         )
 
+    @extend_schema_serializer(component_name="PlacementCreateInput")
     class InputSerializer(serializers.Serializer):
         item_id = serializers.IntegerField()
         column_id = serializers.IntegerField()
@@ -502,6 +507,7 @@ class PlacementListCreateApi(WorkspaceApiView):
 
 
 class PlacementDetailApi(WorkspaceApiView):
+    @extend_schema_serializer(component_name="PlacementMoveInput")
     class InputSerializer(serializers.Serializer):
         column_id = serializers.IntegerField()
         after_item_id = serializers.IntegerField(required=False, allow_null=True)
@@ -564,6 +570,7 @@ def _schedule_payload(workspace: Workspace, item_id: int) -> dict[str, Any]:
 
 
 class ItemScheduleApi(WorkspaceApiView):
+    @extend_schema_serializer(component_name="ItemScheduleInput")
     class InputSerializer(serializers.Serializer):
         release_id = serializers.IntegerField(required=False, allow_null=True)
         start_date = serializers.DateField(required=False, allow_null=True)
