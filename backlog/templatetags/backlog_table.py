@@ -11,6 +11,7 @@ server sends back); everyone else reads plain cells.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
@@ -157,4 +158,14 @@ def filter_field(field: BoundField, **kwargs: str) -> SafeString:
         f"  {_text(field)}\n"
         f"  {_text(field.errors)}\n"
         "</div>"
+    )
+
+
+@register.simple_tag
+def option_list(choices: Iterable[tuple[Any, Any]]) -> SafeString:
+    """The `<option>`s of (value, label) pairs, for the cell editors' lists."""
+    return mark_safe(  # noqa: S308 - every value went through _text
+        "".join(
+            f'<option value="{_text(value)}">{_text(label)}</option>' for value, label in choices
+        )
     )
