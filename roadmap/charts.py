@@ -104,6 +104,11 @@ class KeyResultChart:
     latest_y: float
     latest_anchor: str
     rows: list[TableRow]
+    # The straight line from the baseline at the start to the target at the end (both dates
+    # known), and today on the time axis: together they say whether the line is on pace.
+    pace: tuple[float, float, float, float] | None = None
+    pace_note: str = ""
+    today_x: float | None = None
     width: int = WIDTH
     height: int = HEIGHT
     plot_left: int = PLOT_LEFT
@@ -193,6 +198,24 @@ def key_result_chart(
             moment = first + (last - first) * i / parts
             x_ticks.append(Tick(label=f"{moment.day} {moment:%b}", position=x_of(moment)))
 
+    pace = None
+    pace_note = ""
+    if start and end and start < end:
+        begin = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
+        finish = datetime.datetime.combine(end, datetime.time.max, tzinfo=datetime.UTC)
+        pace = (x_of(begin), y_of(baseline), x_of(finish), y_of(target))
+        if values:
+            moment = min(max(values[-1].measured_at, begin), finish)
+            expected = baseline + (target - baseline) * (moment - begin) / (finish - begin)
+            ahead = (values[-1].value - expected) * (1 if target > baseline else -1)
+            where = "ahead of" if ahead > 0 else "behind" if ahead < 0 else "on"
+            pace_note = (
+                f"{where} pace: {format_value(expected, unit)} expected by "
+                f"{_day(values[-1].measured_at)}"
+            )
+    now = datetime.datetime.now(tz=datetime.UTC)
+    today_x = x_of(now) if first is not None and last is not None and first <= now <= last else None
+
     latest = points[-1] if points else None
     latest_value = values[-1] if values else None
     progress = key_result.progress
@@ -202,7 +225,8 @@ def key_result_chart(
             f"{_day(latest_value.measured_at)}, {round(progress * 100)}% of the way from "
             f"{format_value(baseline, unit, compact=False)} to "
             f"{format_value(target, unit, compact=False)}; {len(values)} measurement"
-            f"{'' if len(values) == 1 else 's'} shown."
+            f"{'' if len(values) == 1 else 's'} shown"
+            f"{'; ' + pace_note if pace_note else ''}."
         )
     else:
         description = f"{key_result.metric}: no measurement yet."
@@ -224,6 +248,9 @@ def key_result_chart(
         target_label=f"Target {format_value(target, unit)}",
         y_ticks=y_ticks,
         x_ticks=x_ticks,
+        pace=pace,
+        pace_note=pace_note,
+        today_x=today_x,
         latest_label=format_value(latest_value.value, unit) if latest_value else "",
         latest_x=latest.x if latest else 0,
         latest_y=max(PLOT_TOP - 6, latest.y - 10) if latest else 0,

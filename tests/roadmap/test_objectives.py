@@ -459,6 +459,8 @@ def test_chart_draws_baseline_target_and_latest(workspace, member, objective, ke
     assert " L" in chart.path
     assert "40% of the way" in chart.description
     assert [r.exact for r in chart.rows] == ["$400,000", "$100,000"]
+    assert chart.pace is not None
+    assert chart.pace_note.startswith("ahead of pace: $38")
     empty = key_result_chart(key_result=key_result, values=[])
     assert empty.is_empty
 
