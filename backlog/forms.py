@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from html import escape
 from typing import Any
 
 from django import forms
@@ -11,6 +10,7 @@ from django.forms.renderers import DjangoTemplates
 
 from backlog.models import Item, ItemCustomer, ProductArea, SavedView, ScoringFormula
 from backlog.selectors import ItemFilters
+from backlog.templatetags.backlog_table import html_text
 from discovery.models import Tag
 from pmhub.workspaces.models import Membership
 
@@ -43,17 +43,10 @@ def _optional_id(value: str | None) -> int | None:
     return int(value) if value else None
 
 
-def _text(value: Any) -> str:
-    """`value` escaped as the widget templates' `{{ }}` escape it."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return escape(str(value))
-
-
 def _attrs_html(attrs: dict[str, Any]) -> str:
     """As django/forms/widgets/attrs.html: False drops an attribute, True leaves it bare."""
     return "".join(
-        f" {_text(name)}" if value is True else f' {_text(name)}="{_text(value)}"'
+        f" {html_text(name)}" if value is True else f' {html_text(name)}="{html_text(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -61,21 +54,21 @@ def _attrs_html(attrs: dict[str, Any]) -> str:
 
 def _input_html(widget: dict[str, Any]) -> str:
     value = widget["value"]
-    value_attr = "" if value is None else f' value="{_text(value)}"'
+    value_attr = "" if value is None else f' value="{html_text(value)}"'
     return (
-        f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"'
+        f'<input type="{html_text(widget["type"])}" name="{html_text(widget["name"])}"'
         f"{value_attr}{_attrs_html(widget['attrs'])}>"
     )
 
 
 def _select_html(widget: dict[str, Any]) -> str:
-    parts = [f'<select name="{_text(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+    parts = [f'<select name="{html_text(widget["name"])}"{_attrs_html(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
+            parts.append(f'\n  <optgroup label="{html_text(group_name)}">')
         parts.extend(
-            f'\n  <option value="{_text(option["value"])}"{_attrs_html(option["attrs"])}>'
-            f"{_text(option['label'])}</option>\n"
+            f'\n  <option value="{html_text(option["value"])}"{_attrs_html(option["attrs"])}>'
+            f"{html_text(option['label'])}</option>\n"
             for option in options
         )
         if group_name:

@@ -3,7 +3,7 @@
 A page holds 50 rows of 15 cells; through the template engine (an include per row, a lookup and
 an escape per variable) they cost ~25 ms, four times the rows' database work. Even format_html
 cost ~8 ms a page: its escape goes through keep_lazy's checks for every argument, a thousand
-times a page. So a row is one string built from values each passed through `_text` (the same
+times a page. So a row is one string built from values each passed through `html_text` (the same
 escaping as conditional_escape, without the lazy-object checks) and marked safe once.
 Editors get cells marked data-cell (backlog.js edits them in place and swaps in the row the
 server sends back); everyone else reads plain cells.
@@ -28,8 +28,9 @@ UNKNOWN_SCORE = '<span class="subtle" title="Unknown: open the item to see why">
 GRIP = '<span class="grip" title="Drag to rank">⋮⋮</span>'
 
 
-def _text(value: Any) -> str:
-    """`value` escaped for HTML text or a quoted attribute, as conditional_escape does it."""
+def html_text(value: Any) -> str:
+    """`value` escaped for HTML text or a quoted attribute, as conditional_escape (and so the
+    templates' `{{ }}`) escapes it."""
     if hasattr(value, "__html__"):
         return value.__html__()
     return escape(str(value))
@@ -42,7 +43,7 @@ def _plural(count: int, one: str = "", many: str = "s") -> str:
 def _edit_attrs(editable: bool, cell: str, editor: str, value: Any) -> str:
     if not editable:
         return ""
-    return f' data-cell="{_text(cell)}" data-editor="{editor}" data-value="{_text(value)}"'
+    return f' data-cell="{html_text(cell)}" data-editor="{editor}" data-value="{html_text(value)}"'
 
 
 def _score(value: float | None) -> str:
@@ -57,11 +58,11 @@ def _input_cell(index: int, cell: dict[str, Any], editable: bool) -> str:
     classes = "num backlog__input" + (" backlog__input--first" if index == 0 else "")
     editor = f"input-{index}" if column.choices else "number"
     if cell["shown"]:
-        shown = _text(cell["shown"])
+        shown = html_text(cell["shown"])
     elif cell["fallback"]:
         shown = (
             '<span class="subtle" title="Not set: RICE uses the item\'s effort">'
-            f"{_text(cell['fallback'])}</span>"
+            f"{html_text(cell['fallback'])}</span>"
         )
     else:
         shown = DASH
@@ -77,28 +78,32 @@ def table_row_html(
     """One row of the table (see backlog.views.table._row_decorate for what `row` holds)."""
     urls = row["urls"]
     edit = can_edit_cells
-    detail = _text(urls["detail"])
-    attrs = f' data-id="{_text(row["id"])}" data-href="{detail}"'
+    detail = html_text(urls["detail"])
+    attrs = f' data-id="{html_text(row["id"])}" data-href="{detail}"'
     if edit:
-        attrs += f' data-version="{_text(row["version"])}" data-cell-url="{_text(urls["cell"])}"'
+        attrs += (
+            f' data-version="{html_text(row["version"])}" data-cell-url="{html_text(urls["cell"])}"'
+        )
     if can_rank:
-        attrs += f' data-move-url="{_text(urls["move"])}" draggable="true"'
+        attrs += f' data-move-url="{html_text(urls["move"])}" draggable="true"'
     critical = row["critical_count"]
     badge = (
-        f' <span class="badge badge--danger" title="{_text(critical)} customer{_plural(critical)}'
-        f' call this critical">{_text(critical)} critical</span>'
+        f' <span class="badge badge--danger" title="{html_text(critical)}'
+        f' customer{_plural(critical)} call this critical">{html_text(critical)} critical</span>'
         if critical
         else ""
     )
     owner = (
-        f'<span class="avatar-name">{_text(row["owner_name"])}</span>' if row["owner_id"] else "—"
+        f'<span class="avatar-name">{html_text(row["owner_name"])}</span>'
+        if row["owner_id"]
+        else "—"
     )
-    customers, companies = _text(row["customer_count"]), _text(row["company_count"])
+    customers, companies = html_text(row["customer_count"]), html_text(row["company_count"])
     evidence = row["evidence_count"]
     demand_title = (
         f"{customers} customer{_plural(row['customer_count'])} at {companies}"
         f" compan{_plural(row['company_count'], 'y', 'ies')};"
-        f" {_text(evidence)} piece{_plural(evidence)} of evidence"
+        f" {html_text(evidence)} piece{_plural(evidence)} of evidence"
     )
     company_note = (
         f'<span class="backlog__companies"> · {companies}</span>' if row["company_count"] else ""
@@ -110,27 +115,27 @@ def table_row_html(
         else ""
     )
     area_id, owner_id = row["area_id"], row["owner_id"]
-    status = _text(row["status"])
-    return mark_safe(  # noqa: S308 - every value above went through _text
+    status = html_text(row["status"])
+    return mark_safe(  # noqa: S308 - every value above went through html_text
         f'<tr class="backlog__row" data-row{attrs} tabindex="-1">'
         f'<td class="backlog__grip" aria-hidden="true">{GRIP if can_rank else ""}</td>'
         f'<td class="backlog__title"><a href="{detail}" draggable="false">'
-        f"{_text(row['title'])}</a>{badge}</td>"
-        f'<td class="shrink"><span class="kind kind--{_text(row["kind"])}">'
-        f"{_text(row['kind_label'])}</span></td>"
+        f"{html_text(row['title'])}</a>{badge}</td>"
+        f'<td class="shrink"><span class="kind kind--{html_text(row["kind"])}">'
+        f"{html_text(row['kind_label'])}</span></td>"
         f'<td class="shrink"{_edit_attrs(edit, "status", "status", row["status"])}>'
         f'<span class="badge badge--dot item-status item-status--{status}">'
-        f"{_text(row['status_label'])}</span></td>"
+        f"{html_text(row['status_label'])}</span></td>"
         f'<td class="shrink muted backlog__clip"'
         f"{_edit_attrs(edit, 'area', 'area', area_id if area_id is not None else '')}>"
-        f"{_text(row['area__name'] or '—')}</td>"
+        f"{html_text(row['area__name'] or '—')}</td>"
         f'<td class="shrink muted backlog__clip"'
         f"{_edit_attrs(edit, 'owner', 'owner', owner_id if owner_id is not None else '')}>"
         f"{owner}</td>"
         f'<td class="num"{_edit_attrs(edit, "effort", "number", row["effort"])}>'
-        f"{_text(row['effort'] or '—')}</td>"
+        f"{html_text(row['effort'] or '—')}</td>"
         f'<td class="num" title="{demand_title}">{customers}{company_note}</td>'
-        f'<td class="num" title="${row["arr"]:,.0f}">{_text(compact_money(row["arr"]))}</td>'
+        f'<td class="num" title="${row["arr"]:,.0f}">{html_text(compact_money(row["arr"]))}</td>'
         f"{inputs}{score}</tr>"
     )
 
@@ -151,12 +156,12 @@ def filter_field(field: BoundField, **kwargs: str) -> SafeString:
     """`{% filter_field form.kind class="..." %}`: one filter of the table's bar, drawn as
     discovery/_inbox_filter.html draws it, without an include (and its context) per field."""
     classes = "field" + (f" {kwargs['class']}" if kwargs.get("class") else "")
-    return mark_safe(  # noqa: S308 - every value went through _text
-        f'<div class="{_text(classes)}">\n'
-        f'  <label class="field__label" for="{_text(field.id_for_label)}">'
-        f"{_text(field.label)}</label>\n"
-        f"  {_text(field)}\n"
-        f"  {_text(field.errors)}\n"
+    return mark_safe(  # noqa: S308 - every value went through html_text
+        f'<div class="{html_text(classes)}">\n'
+        f'  <label class="field__label" for="{html_text(field.id_for_label)}">'
+        f"{html_text(field.label)}</label>\n"
+        f"  {html_text(field)}\n"
+        f"  {html_text(field.errors)}\n"
         "</div>"
     )
 
@@ -164,8 +169,9 @@ def filter_field(field: BoundField, **kwargs: str) -> SafeString:
 @register.simple_tag
 def option_list(choices: Iterable[tuple[Any, Any]]) -> SafeString:
     """The `<option>`s of (value, label) pairs, for the cell editors' lists."""
-    return mark_safe(  # noqa: S308 - every value went through _text
+    return mark_safe(  # noqa: S308 - every value went through html_text
         "".join(
-            f'<option value="{_text(value)}">{_text(label)}</option>' for value, label in choices
+            f'<option value="{html_text(value)}">{html_text(label)}</option>'
+            for value, label in choices
         )
     )
