@@ -131,7 +131,7 @@ class RoadmapFilterForm(forms.Form):
         ]
         self.fields["status"].choices = [("", "Any status"), *Item.Status.choices]
         self.fields["group"].choices = [
-            ("", "Saved grouping"),
+            ("", "As saved"),
             ("none", "No grouping"),
             ("area", "Product area"),
             ("objective", "Objective"),
@@ -210,7 +210,7 @@ class RoadmapForm(forms.Form):
         required=False,
         max_length=DESCRIPTION_MAX_CHARS,
         label="Description",
-        help_text="Who it is for and what it answers. Markdown.",
+        help_text="Who it is for and what it answers.",
     )
     columns = forms.CharField(
         initial="Now, Next, Later",
@@ -957,7 +957,11 @@ def _event_change(event: RoadmapEvent) -> tuple[str, str] | None:
             return "no dates"
         return f"{first or '…'} – {last or '…'}"
 
-    if event.kind in (RoadmapEvent.Kind.MOVED, RoadmapEvent.Kind.PLACED, RoadmapEvent.Kind.REMOVED):
+    if event.kind == RoadmapEvent.Kind.PLACED:
+        return ("", after.get("column") or "—")
+    if event.kind == RoadmapEvent.Kind.REMOVED:
+        return (before.get("column") or "—", "off the roadmap")
+    if event.kind == RoadmapEvent.Kind.MOVED:
         return (before.get("column") or "—", after.get("column") or "—")
     if event.kind == RoadmapEvent.Kind.REDATED:
         return (dates(before), dates(after))
