@@ -34,7 +34,7 @@ from roadmap.models import (
     KeyResultValue,
     Objective,
 )
-from roadmap.services import GoneError
+from roadmap.services import GoneError, StaleRoadmapError
 
 if TYPE_CHECKING:
     from pmhub.accounts.models import User
@@ -193,13 +193,26 @@ def objective_create(
 
 @transaction.atomic
 def objective_update(
-    *, workspace: Workspace, actor: User | None, objective: Objective, **changes: Any
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    objective: Objective,
+    unchanged_since: datetime.datetime | None = None,
+    **changes: Any,
 ) -> Objective:
-    """Change an objective's title, description, owner, period, dates or position."""
+    """Change an objective's title, description, owner, period, dates or position. With
+    `unchanged_since` (the `updated_at` the editor read), a change made meanwhile by someone
+    else is refused with StaleRoadmapError rather than silently overwritten."""
     unknown = set(changes) - {*OBJECTIVE_FIELDS, "position"}
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
     objective = _locked_objective(workspace, objective.id)
+    if unchanged_since is not None and objective.updated_at != unchanged_since:
+        raise StaleRoadmapError(
+            "Someone changed this objective after you opened it. Your text is kept below; "
+            "save again to replace theirs.",
+            extra={"updated_at": objective.updated_at.isoformat()},
+        )
     if "title" in changes:
         changes["title"] = _clean_text("title", changes["title"], TITLE_MAX_CHARS, required=True)
     if "description" in changes:

@@ -180,6 +180,11 @@ class ObjectiveDetailApi(WorkspaceApiView):
     class InputSerializer(_ObjectiveFields):
         title = serializers.CharField(max_length=okr.TITLE_MAX_CHARS, required=False)
         is_archived = serializers.BooleanField(required=False)
+        unchanged_since = serializers.DateTimeField(
+            required=False,
+            help_text="The updated_at you read: the change is refused with 412 if someone "
+            "changed the objective since.",
+        )
 
     def get_workspace_queryset(self, workspace: Workspace) -> QuerySet[Objective]:
         return okr.objective_list(workspace=workspace, include_archived=True)
@@ -190,7 +195,7 @@ class ObjectiveDetailApi(WorkspaceApiView):
 
     @extend_schema(
         request=InputSerializer,
-        responses=ObjectiveOutputSerializer,
+        responses={200: ObjectiveOutputSerializer, 412: OpenApiResponse(description="Stale.")},
         summary="Change an objective, or archive it (is_archived)",
     )
     def patch(self, request: Request, objective_id: int) -> Response:
@@ -199,7 +204,7 @@ class ObjectiveDetailApi(WorkspaceApiView):
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
         archived = changes.pop("is_archived", None)
-        if changes:
+        if changes.keys() - {"unchanged_since"}:
             okr.objective_update(
                 workspace=self.workspace, actor=request.user, objective=objective, **changes
             )

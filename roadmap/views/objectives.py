@@ -33,6 +33,7 @@ from pmhub.workspaces.selectors import membership_list
 from roadmap import objectives as okr
 from roadmap.charts import KeyResultChart, format_value, key_result_chart
 from roadmap.models import DESCRIPTION_MAX_CHARS, KeyResult, Objective
+from roadmap.services import StaleRoadmapError
 
 PICKER_MATCHES = 12
 HISTORY_POINTS = 120  # per chart: a few months of daily values; the API has the rest
@@ -62,6 +63,8 @@ class ObjectiveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Markdown: why it matters now, and what success looks like.",
     )
+    # The objective's updated_at when the form was opened: a save over someone else's is stale.
+    unchanged_since = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, members: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,6 +82,7 @@ class ObjectiveForm(forms.Form):
             "start_date": objective.start_date,
             "end_date": objective.end_date,
             "description": objective.description,
+            "unchanged_since": objective.updated_at.isoformat(),
         }
 
     def service_kwargs(self) -> dict[str, Any]:
@@ -383,21 +387,31 @@ def objective_edit(request: HttpRequest, objective_id: int) -> HttpResponse:
             request, "roadmap/objective_form.html", {"form": form, "objective": objective}
         )
     form = ObjectiveForm(request.POST, members=_members(request))
+    conflict = None
     if form.is_valid():
         try:
             okr.objective_update(
                 workspace=request.workspace,
                 actor=request.user,
                 objective=objective,
+                unchanged_since=form.cleaned_data["unchanged_since"],
                 **form.service_kwargs(),
             )
+        except StaleRoadmapError:
+            # The form now carries the saved time: saving again, on purpose, replaces theirs.
+            conflict = _objective(request, objective_id)
+            post = request.POST.copy()
+            post["unchanged_since"] = conflict.updated_at.isoformat()
+            form = ObjectiveForm(post, members=_members(request))
+            form.is_valid()
         except (ValidationError, ApplicationError) as exc:
             form_add_service_error(form, exc)
         else:
             messages.success(request, "Objective saved.")
             return redirect(_detail_url(request, objective.id))
-    context = {"form": form, "objective": objective}
-    return render(request, "roadmap/objective_form.html", context, status=400)
+    context = {"form": form, "objective": objective, "conflict": conflict}
+    status = 409 if conflict else 400
+    return render(request, "roadmap/objective_form.html", context, status=status)
 
 
 @workspace_view()

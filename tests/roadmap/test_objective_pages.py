@@ -298,3 +298,25 @@ def test_html_in_user_text_is_inert_and_oversized_text_refused(workspace, member
     )
     assert response.status_code == 400
     assert Objective.objects.for_workspace(workspace).count() == 1
+
+
+def test_stale_objective_edit_keeps_my_text_and_says_so(workspace, member, admin, login, objective):
+    client = login(member)
+    url = _url("objective-edit", workspace, objective_id=objective.id)
+    form = client.get(url).context["form"]
+    opened_at = form.initial["unchanged_since"]
+    okr.objective_update(workspace=workspace, actor=admin, objective=objective, title="Theirs")
+    mine = {"title": "Mine", "period": "2026 Q4", "unchanged_since": opened_at}
+    stale = client.post(url, mine)
+    assert stale.status_code == 409
+    html = stale.content.decode()
+    assert "Someone changed this objective" in html
+    assert 'value="Mine"' in html
+    objective.refresh_from_db()
+    assert objective.title == "Theirs"
+    again = client.post(
+        url, {**mine, "unchanged_since": stale.context["form"].data["unchanged_since"]}
+    )
+    assert again.status_code == 302
+    objective.refresh_from_db()
+    assert objective.title == "Mine"

@@ -257,3 +257,19 @@ def test_read_only_token_cannot_record(workspace, member, token_client, key_resu
     assert client.get(url).status_code == 200
     assert client.post(url, {"value": 1}, format="json").status_code == 403
     assert not KeyResultValue.objects.for_workspace(workspace).exists()
+
+
+def test_stale_patch_is_412(workspace, member, token_client, objective):
+    client = token_client(member, workspace)
+    url = _url("roadmap-objective-detail", workspace, objective_id=objective.id)
+    read = client.get(url).json()
+    okr.objective_update(workspace=workspace, actor=member, objective=objective, title="Moved")
+    stale = client.patch(
+        url, {"title": "Mine", "unchanged_since": read["updated_at"]}, format="json"
+    )
+    assert stale.status_code == 412
+    objective.refresh_from_db()
+    assert objective.title == "Moved"
+    fresh = client.get(url).json()["updated_at"]
+    ok = client.patch(url, {"title": "Mine", "unchanged_since": fresh}, format="json")
+    assert ok.json()["title"] == "Mine"
