@@ -432,6 +432,7 @@ def timeline_layout(
             bar["label_dates"] = f"{bar.get('release_name')} · {target:%b %-d, %Y}"
     return {
         "periods": periods,
+        "days": days,
         "today_left": _percent(at(today)) if start <= today <= end else None,
     }
 

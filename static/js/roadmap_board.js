@@ -10,6 +10,8 @@
  *   [data-reason-dialog]     asks why when a card moves to a later column or release
  *   [data-picker]            a column's "Add an item" search (htmx fills the matches)
  *   form[data-schedule-form] a timeline bar's dates; a later end asks for the reason first
+ *   [data-bar-drag]          a timeline bar an editor drags sideways to move both its dates by
+ *                            whole days (data-start, data-end, data-days: the window's length)
  * A move is shown at once and posted (column_id with after_item_id / before_item_id, or
  * release_id, and a reason); when the server refuses it the card goes back where it was and a
  * toast says why. When the server asks for a reason (400, reason_required), the dialog asks and
@@ -94,6 +96,92 @@
         else form.submit();
       }
     );
+  });
+
+  /* ---- Timeline: drag a bar to move its dates ------------------------------------------- */
+
+  function shiftDay(iso, days) {
+    var parts = iso.split("-");
+    var day = new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2] + days));
+    return day.toISOString().slice(0, 10);
+  }
+
+  function sendDates(bar, start, end, reason) {
+    var data = new FormData();
+    data.append("start_date", start);
+    data.append("end_date", end);
+    data.append("reason", reason || "");
+    return fetch(bar.getAttribute("data-url"), {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": window.pmhub.csrfToken() },
+    }).then(function (response) {
+      return response
+        .json()
+        .catch(function () {
+          return { message: "The dates were not saved; reload the timeline." };
+        })
+        .then(function (body) {
+          if (!response.ok) throw new Error(body.message || "The dates were not saved.");
+          return body;
+        });
+    });
+  }
+
+  document.addEventListener("pointerdown", function (event) {
+    var bar = event.target.closest && event.target.closest("[data-bar-drag]");
+    if (!bar || event.button !== 0) return;
+    event.preventDefault();
+    var width = bar.ownerSVGElement.getBoundingClientRect().width;
+    var days = parseInt(bar.getAttribute("data-days"), 10);
+    var left = parseFloat(bar.getAttribute("x"));
+    var startX = event.clientX;
+    var shift = 0;
+    bar.setPointerCapture(event.pointerId);
+    bar.classList.add("is-dragging");
+
+    function follow(move) {
+      shift = Math.round(((move.clientX - startX) / width) * days);
+      bar.setAttribute("x", left + (shift / days) * 100 + "%");
+    }
+
+    function drop(up) {
+      bar.removeEventListener("pointermove", follow);
+      bar.removeEventListener("pointerup", drop);
+      bar.removeEventListener("pointercancel", drop);
+      bar.classList.remove("is-dragging");
+      var reset = function () {
+        bar.setAttribute("x", left + "%");
+      };
+      if (Math.abs(up.clientX - startX) < 3) {
+        window.location.assign(bar.getAttribute("data-href"));
+        return;
+      }
+      if (!shift) return reset();
+      var start = shiftDay(bar.getAttribute("data-start") || bar.getAttribute("data-end"), shift);
+      var end = shiftDay(bar.getAttribute("data-end") || bar.getAttribute("data-start"), shift);
+      var title = bar.getAttribute("data-title");
+      var asked = shift > 0
+        ? askReason("Why does it slip?", title + ": ends " + end + " instead of " + bar.getAttribute("data-end"))
+        : Promise.resolve("");
+      asked.then(function (reason) {
+        if (reason === null) return reset();
+        sendDates(bar, start, end, reason)
+          .then(function (body) {
+            toast(body.message);
+            window.location.reload();
+          })
+          .catch(function (error) {
+            reset();
+            toast(error.message, "error");
+          });
+      });
+    }
+
+    bar.addEventListener("pointermove", follow);
+    bar.addEventListener("pointerup", drop);
+    bar.addEventListener("pointercancel", drop);
   });
 
   /* ---- The "Add an item" picker ------------------------------------------------------------ */

@@ -302,6 +302,30 @@ def test_pm_reads_the_timeline_changes_dates_and_plans_releases(
         .exists()
     )
 
+    # The mouse: "Audit log export"'s bar dragged later asks why, then moves both dates.
+    audit = items["Audit log export"].schedule
+    audit.refresh_from_db()
+    old_start, old_end = audit.start_date, audit.end_date
+    bar = page.locator("[data-bar]", has_text="Audit log export").locator("[data-bar-drag]")
+    box = bar.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(dialog).to_contain_text("Why does it slip?")
+    dialog.get_by_label("Reason").fill("Waiting for the audit vendor")
+    with page.expect_navigation():
+        dialog.get_by_role("button", name="Move it").click()
+    audit.refresh_from_db()
+    assert audit.end_date > old_end
+    assert audit.end_date - old_end == audit.start_date - old_start
+    assert (
+        RoadmapEvent.objects.for_workspace(workspace)
+        .filter(kind="redated", reason="Waiting for the audit vendor", is_setback=True)
+        .exists()
+    )
+
     page.get_by_role("link", name="Quarters").click()
     expect(page.locator(".rm-tl__period").first).to_contain_text("Q")
     shoot(page, screenshots, "roadmap-timeline-quarters")
