@@ -265,6 +265,17 @@ def test_pm_adds_an_item_from_the_search_and_groups_by_area(
     page.get_by_label("Group by").select_option("area")
     expect(page.locator(".rm-lane__title")).to_have_text(["Reporting", "Security", "No area"])
     shoot(page, screenshots, "roadmap-board-lanes")
+
+    # Settings: a column renamed; its new name heads the board.
+    page.get_by_role("link", name="Settings", exact=True).last.click()
+    page.get_by_label("Name of column 3").fill("Someday")
+    page.get_by_role("button", name="Rename").nth(2).click()
+    renamed = page.get_by_role("status").filter(has_text="Column renamed to “Someday”")
+    expect(renamed).to_be_visible()
+    shoot(page, screenshots, "roadmap-settings")
+    page.locator(".rm-columns-admin").screenshot(path=screenshots / "roadmap-settings-columns.png")
+    page.get_by_role("link", name="Board").click()
+    expect(_column(page, "Someday").locator("[data-card]")).to_have_count(3)
     assert console_errors == []
 
 
