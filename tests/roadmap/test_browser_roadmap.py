@@ -357,3 +357,24 @@ def test_pm_reads_the_timeline_changes_dates_and_plans_releases(
     page.goto(f"{base}/w/acme/roadmap/roadmaps/new/")
     shoot(page, screenshots, "roadmap-new")
     assert console_errors == []
+
+
+def test_show_more_appends_a_columns_next_page(
+    live_server, page: Page, plan, monkeypatch, console_errors
+):
+    _, _, board, _, _, _ = plan
+    monkeypatch.setattr(selectors, "COLUMN_PAGE", 1)
+    base = live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/w/acme/roadmap/roadmaps/{board.id}/")
+    now = _column(page, "Now")
+    expect(now.locator("[data-card]")).to_have_count(1)
+    now.get_by_role("link", name="Show 1 more").click()
+    expect(now.locator("[data-card]")).to_have_count(2)
+    expect(now.get_by_role("link", name="Show 1 more")).to_have_count(0)
+    # The appended card moves like the others.
+    appended = now.locator("[data-card]").nth(1)
+    appended.focus()
+    page.keyboard.press("k")
+    expect(now.locator("[data-card]").first).to_be_focused()
+    assert console_errors == []
