@@ -220,7 +220,15 @@ def product_area_list(*, workspace: Workspace) -> QuerySet[ProductArea]:
 # --- scores ------------------------------------------------------------------------------------
 def primary_formula_get(*, workspace: Workspace) -> ScoringFormula | None:
     """The formula the table shows and sorts by, or None before scoring is set up."""
-    return ScoringFormula.objects.for_workspace(workspace).filter(is_primary=True).first()
+    return primary_formula_query(workspace=workspace).first()
+
+
+def primary_formula_query(*, workspace: Workspace) -> QuerySet[ScoringFormula]:
+    """The primary formula as a query of at most one row, for a page that reads it with its
+    other reads."""
+    return (
+        ScoringFormula.objects.for_workspace(workspace).filter(is_primary=True).order_by("id")[:1]
+    )
 
 
 def formula_list(*, workspace: Workspace) -> list[ScoringFormula]:

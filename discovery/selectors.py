@@ -404,7 +404,12 @@ def company_list(*, workspace: Workspace, query: str = "") -> QuerySet[Company]:
 
 def company_segments(*, workspace: Workspace) -> list[str]:
     """The segments in use, for filter menus."""
-    return list(
+    return list(company_segment_query(workspace=workspace))
+
+
+def company_segment_query(*, workspace: Workspace) -> QuerySet[Company, str]:
+    """company_segments, unread: for a page that reads it with its other reads."""
+    return (
         Company.objects.for_workspace(workspace)
         .exclude(segment="")
         .order_by("segment")

@@ -33,7 +33,7 @@ from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
 from pmhub.workspaces.models import Membership
 from pmhub.workspaces.roles import Role, role_allows
-from pmhub.workspaces.selectors import membership_list
+from pmhub.workspaces.selectors import membership_list, membership_query_for_user
 
 PAGE_SIZE = 50
 # The page each layout of a saved view opens; board and matrix arrive with their pages.
@@ -174,24 +174,27 @@ def saved_views_context(
 @workspace_view()
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """The backlog table. Queries: areas, members, tags and saved views in one round trip (the
-    filters' choices, the views bar), segments, the primary formula, rows (area and owner
-    joined; tags, scores and inputs as subqueries); +1 when the page is empty, to tell a new
-    backlog from a narrow filter."""
+    """The backlog table. Queries: the filters' choices (areas, members, tags, segments), the
+    saved views, the primary formula and the layout's workspace switcher in one round trip, then
+    the rows (area and owner joined; tags, scores and inputs as subqueries); +1 when the page is
+    empty, to tell a new backlog from a narrow filter."""
     workspace = request.workspace
-    areas, members, tags, views = table.querysets_read_together(
+    areas, members, tags, views, primaries, segments, switcher = table.querysets_read_together(
         selectors.product_area_list(workspace=workspace),
         membership_list(workspace=workspace),
         discovery_selectors.tag_list(workspace=workspace),
         saved_views.saved_view_list(workspace=workspace, user=request.user),
+        selectors.primary_formula_query(workspace=workspace),
+        discovery_selectors.company_segment_query(workspace=workspace),
+        membership_query_for_user(user=request.user),
     )
-    primary = selectors.primary_formula_get(workspace=workspace)
+    primary = primaries[0] if primaries else None
     form = ItemFilterForm(
         request.GET or None,
         areas=areas,
         members=members,
         tags=tags,
-        segments=discovery_selectors.company_segments(workspace=workspace),
+        segments=segments,
         formula=primary,
     )
     filters, sort = form.filters(), form.sort_value()
@@ -240,6 +243,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "input_columns": columns,
         **_editor_context(areas, members),
         **saved_views_context(request, layout=SavedView.Layout.TABLE, views=views),
+        # The layout's workspace switcher, read with the rest (the context processor's is lazy).
+        "switcher_memberships": switcher,
     }
     return render(request, "backlog/index.html", context)
 

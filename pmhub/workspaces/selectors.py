@@ -25,8 +25,13 @@ def membership_get_for_user(*, user: User, workspace_slug: str) -> Membership | 
 
 def membership_list_for_user(*, user: User) -> list[Membership]:
     """The user's memberships with their workspaces, by workspace name (the switcher)."""
+    return list(membership_query_for_user(user=user))
+
+
+def membership_query_for_user(*, user: User) -> QuerySet[Membership]:
+    """membership_list_for_user, unread: for a page that reads it with its other reads."""
     # cross-workspace: a person's own memberships span workspaces by definition.
-    return list(
+    return (
         Membership.objects.unscoped()
         .select_related("workspace")
         .filter(user=user)
