@@ -57,24 +57,29 @@ def _item_urls(
 ) -> Callable[[int], dict[str, str]]:
     """A function giving an item's links (key -> URL) for `names` (key -> URL name)."""
     kwargs: dict[str, Any] = {"workspace_slug": workspace_slug, "item_id": _URL_ID}
-    urls = {}
+    # Each URL split around the placeholder once, so a card's links are two joins each.
+    parts = []
     for key, name in names.items():
         extra = {"roadmap_id": roadmap_id} if name.startswith("roadmap:") else {}
-        urls[key] = reverse(name, kwargs={**kwargs, **extra})
-    placeholder = str(_URL_ID)
+        before, _, after = reverse(name, kwargs={**kwargs, **extra}).partition(str(_URL_ID))
+        parts.append((key, before, after))
 
     def links(item_id: int) -> dict[str, str]:
-        return {key: url.replace(placeholder, str(item_id)) for key, url in urls.items()}
+        return {key: f"{before}{item_id}{after}" for key, before, after in parts}
 
     return links
+
+
+_STATUS_LABELS = dict(Item.Status.choices)
+_KIND_LABELS = dict(Item.Kind.choices)
 
 
 def _decorate(cards: Iterable[dict[str, Any]], links: Callable[[int], dict[str, str]]) -> None:
     """What a card shows beyond its row: labels, the owner's name, its links."""
     for card in cards:
         card.update(links(card["id"]))
-        card["status_label"] = Item.Status(card["status"]).label
-        card["kind_label"] = Item.Kind(card["kind"]).label
+        card["status_label"] = _STATUS_LABELS[card["status"]]
+        card["kind_label"] = _KIND_LABELS[card["kind"]]
         card["owner_label"] = card.get("owner_name") or card.get("owner_email") or ""
 
 

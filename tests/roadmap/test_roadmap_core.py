@@ -289,6 +289,22 @@ def test_filters_narrow_the_board_and_merged_items_leave_it(workspace):
     )
 
 
+def test_a_merged_item_leaves_the_board_and_its_column_count(workspace):
+    roadmap = _board(workspace)
+    now, later = _column(roadmap, "Now"), _column(roadmap, "Later")
+    kept, dupe, other = _items(workspace, 3)
+    for item, column in ((kept, now), (dupe, now), (other, later)):
+        services.placement_add(
+            workspace=workspace, actor=None, roadmap=roadmap, item=item, column_id=column.id
+        )
+    backlog.item_merge(workspace=workspace, actor=None, duplicate=dupe, into=kept)
+    # Unfiltered and filtered boards count their columns by different statements.
+    for filters in (None, selectors.roadmap_filters(roadmap, {"status": ["new"]})):
+        board = selectors.roadmap_board(workspace=workspace, roadmap=roadmap, filters=filters)
+        assert [(c.column.name, c.count) for c in board] == [("Now", 1), ("Next", 0), ("Later", 1)]
+        assert [[card["id"] for card in c.cards] for c in board] == [[kept.id], [], [other.id]]
+
+
 def test_timeline_and_release_plan_reads(workspace):
     roadmap = services.roadmap_create(
         workspace=workspace, actor=None, name="Dates", kind=Roadmap.Kind.TIMELINE
