@@ -10,27 +10,29 @@ formula: (value DESC NULLS LAST, id DESC), joined from ItemScore.
 from __future__ import annotations
 
 import base64
-import secrets
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-from django.core.exceptions import EmptyResultSet, FullResultSet, ValidationError
-from django.db import connection
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, Q, QuerySet, Subquery, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
-from psycopg.types.numeric import Int2, Int4, Int8
 
 from backlog.models import Item, ItemScore, ItemTag, ScoringFormula
 from backlog.score_key import NO_SCORE, score_sort_key
 from backlog.selectors import ITEM_SORTS as SORTS
 from backlog.selectors import ItemFilters, item_list
 from discovery.models import Tag
+from pmhub.core.db import (
+    CompiledStatements,
+    Statement,
+    compile_statement,
+    queryset_statement,
+    statement_rows,
+)
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.models import Workspace
 
@@ -391,25 +393,7 @@ def _scores_of(workspace: Workspace) -> RawSQL:
 # (~1.5 ms of ~6). A page's SQL depends only on its shape (filters, sort, whether a cursor is
 # given, size); the workspace and the cursor's values are its only parameters. So each shape is
 # compiled once, with stand-in values in those places, and later pages bind the real ones.
-@dataclass(frozen=True)
-class _Bound:
-    """Where a request's value goes in a compiled statement's parameters."""
-
-    name: str
-    # The type the ORM wrapped the value in (psycopg's Int4 for some integer columns), or None.
-    wrap: type | None = None
-
-
-@dataclass(frozen=True)
-class _Statement:
-    sql: str
-    params: tuple[Any, ...]  # constants, and _Bound places
-    names: tuple[str, ...]  # of the row's columns, as values() names them
-
-
-_STATEMENTS: OrderedDict[tuple[Any, ...], _Statement | None] = OrderedDict()
-_STATEMENTS_KEPT = 512
-_UNCOMPILED = object()
+_STATEMENTS = CompiledStatements(kept=512)
 
 
 def _page_rows(
@@ -419,79 +403,17 @@ def _page_rows(
 ) -> list[dict[str, Any]]:
     """The rows of `build(values)`, a values() queryset, through its shape's compiled statement
     (compiled on the shape's first page; the ORM itself where a shape cannot be)."""
-    statement = _STATEMENTS.get(shape, _UNCOMPILED)
-    if statement is _UNCOMPILED:
-        statement = _compile(build, values)
-        _STATEMENTS[shape] = statement
-        if len(_STATEMENTS) > _STATEMENTS_KEPT:
-            _STATEMENTS.popitem(last=False)
+    statement = _STATEMENTS.get(shape, lambda: _compile(build, values))
     if statement is None:
         return list(build(values))
-    params = [_bind(p, values) if isinstance(p, _Bound) else p for p in statement.params]
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
-        return [dict(zip(statement.names, row, strict=True)) for row in cursor.fetchall()]
+    names = statement.names
+    return [dict(zip(names, row, strict=True)) for row in statement_rows(statement, values)]
 
 
 def _compile(
     build: Callable[[dict[str, Any]], QuerySet[Item, dict[str, Any]]], values: dict[str, Any]
-) -> _Statement | None:
-    """The statement of `build`, with each value's place found by identity: each value is
-    replaced by a stand-in object of its type that only this call holds. None when a place
-    cannot be found (the ORM converted the value) or the rows need converting."""
-    stand_ins = {name: _stand_in(value) for name, value in values.items()}
-    if any(v is None for v in stand_ins.values()):
-        return None
-    qs = build(stand_ins)
-    compiler = qs.query.get_compiler(qs.db)
-    try:
-        sql, params = compiler.as_sql()
-    except (EmptyResultSet, FullResultSet):
-        return None
-    if compiler.get_converters([col for col, _, _ in compiler.select]):
-        return None
-    bound = tuple(_place(p, stand_ins) for p in params)
-    if {p.name for p in bound if isinstance(p, _Bound)} != set(values):
-        return None
-    query = qs.query
-    names = (
-        list(query.selected)
-        if query.selected
-        else [*query.extra_select, *query.values_select, *query.annotation_select]
-    )
-    return _Statement(sql=sql, params=bound, names=tuple(names))
-
-
-def _place(param: Any, stand_ins: dict[str, Any]) -> Any:
-    """`param` as a _Bound place when it is a stand-in (itself, or wrapped in a numeric type
-    of psycopg's, compared by value: stand-ins are random, so no constant equals one)."""
-    for name, stand_in in stand_ins.items():
-        if param is stand_in:
-            return _Bound(name)
-        if type(param) in _WRAPPERS and type(stand_in) is int and int(param) == stand_in:
-            return _Bound(name, type(param))
-    return param
-
-
-def _bind(place: _Bound, values: dict[str, Any]) -> Any:
-    value = values[place.name]
-    return place.wrap(value) if place.wrap is not None else value
-
-
-_WRAPPERS = (Int2, Int4, Int8)
-
-
-def _stand_in(value: Any) -> Any:
-    """A new object equal in type to `value` and held by no one else (None for other types)."""
-    if type(value) is int:
-        # Positive and within 32 bits: the ORM turns a value outside a column's range into
-        # an empty or full condition instead of a parameter.
-        return int(str(2_000_000_000 + secrets.randbelow(10**6)))
-    if type(value) is float:
-        return float(f"-9876543.{secrets.randbelow(10**6) + 1}")
-    if type(value) is str:
-        return f"\x00stand-in {secrets.token_hex(8)}"
-    return None
+) -> Statement | None:
+    return compile_statement(lambda stand_ins: queryset_statement(build(stand_ins)), values)
 
 
 def _workspace_of(workspace_id: int) -> Workspace:

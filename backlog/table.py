@@ -7,9 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections, transaction
-from django.db.models import QuerySet
+from django.db import transaction
 
 from backlog import scoring, services
 from backlog.formula import DEMAND_NAMES, FRAMEWORKS, FormulaError, parse
@@ -31,40 +29,6 @@ def cell_text(value: float | None) -> str:
         return ""
     number = float(value)
     return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
-
-
-def querysets_read_together(*querysets: QuerySet[Any]) -> list[list[Any]]:
-    """Each queryset's results, as list(queryset) gives them, in one round trip to PostgreSQL.
-
-    The page's small reads (its filters' choices, its saved views) cost a round trip each, ~0.4
-    ms apiece. psycopg's client-side cursor (Django's default) sends several statements as one
-    simple query and hands back a result set for each; each set then goes through the ORM's own
-    rows-to-objects code (converters, select_related) as if its queryset had read it. Elsewhere
-    (server-side binding, another database) each queryset reads on its own."""
-    connection = connections[querysets[0].db]
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        if connection.vendor != "postgresql" or not hasattr(raw, "mogrify"):
-            return [list(queryset) for queryset in querysets]
-        compilers, statements = [], []
-        try:
-            for queryset in querysets:
-                compiler = queryset.query.get_compiler(using=queryset.db)
-                statements.append(raw.mogrify(*compiler.as_sql()))
-                compilers.append(compiler)
-        except EmptyResultSet:  # a filter that matches nothing: no statement to send
-            return [list(queryset) for queryset in querysets]
-        cursor.execute(";\n".join(statements))
-        result_sets = [cursor.fetchall()]
-        while raw.nextset():
-            result_sets.append(cursor.fetchall())
-    results = []
-    for queryset, compiler, rows in zip(querysets, compilers, result_sets, strict=True):
-        # The compiler as_sql() set up, answering with the rows already read.
-        compiler.execute_sql = lambda *args, rows=rows, **kwargs: [rows]
-        queryset.query.get_compiler = lambda *args, compiler=compiler, **kwargs: compiler
-        results.append(list(queryset))
-    return results
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
 from backlog.models import Item, ItemScore, ItemTag, ScoringFormula
+from pmhub.core.db import Built, CompiledStatements, compile_statement, statement_rows
 from pmhub.workspaces.models import Workspace
 from roadmap.models import (
     ItemSchedule,
@@ -184,13 +185,23 @@ def roadmap_list(*, workspace: Workspace) -> QuerySet[Roadmap]:
 
 
 def roadmap_get(*, workspace: Workspace, roadmap_id: int) -> Roadmap:
-    return Roadmap.objects.for_workspace(workspace).get(id=roadmap_id)
+    return roadmap_query(workspace=workspace, roadmap_id=roadmap_id).get()
+
+
+def roadmap_query(*, workspace: Workspace, roadmap_id: int) -> QuerySet[Roadmap]:
+    """The roadmap as a queryset (empty when unknown here), to read beside a page's others."""
+    return Roadmap.objects.for_workspace(workspace).filter(id=roadmap_id)
 
 
 def roadmap_columns(*, workspace: Workspace, roadmap: Roadmap) -> list[RoadmapColumn]:
-    return list(
+    return list(roadmap_columns_query(workspace=workspace, roadmap_id=roadmap.id))
+
+
+def roadmap_columns_query(*, workspace: Workspace, roadmap_id: int) -> QuerySet[RoadmapColumn]:
+    """A roadmap's columns left to right, by the roadmap's id (read before the roadmap is)."""
+    return (
         RoadmapColumn.objects.for_workspace(workspace)
-        .filter(roadmap=roadmap)
+        .filter(roadmap_id=roadmap_id)
         .order_by("position", "id")
     )
 
@@ -276,25 +287,15 @@ def _column_counts(
     )
 
 
-def roadmap_board(
-    *,
+def _board_statement(
     workspace: Workspace,
     roadmap: Roadmap,
-    filters: RoadmapFilters | None = None,
-    page_size: int = COLUMN_PAGE,
-) -> list[BoardColumn]:
-    """The board's columns, each with its first `page_size` cards by rank and its count: two
-    statements (columns, cards).
-
-    The cards: the counts grouped by column, and for each column a LATERAL subquery of its first
-    `page_size` placements, which walks placement_order from the top of that column and stops,
-    so the score and objective subqueries run for the cards shown only. (A row_number() window
-    computed them for every placement of the board: ~65 ms at 5,000 cards.)
-    """
-    filters = filters if filters is not None else roadmap_filters(roadmap)
-    with_objective = roadmap.group_by == Roadmap.GroupBy.OBJECTIVE
-    columns = roadmap_columns(workspace=workspace, roadmap=roadmap)
-    by_column: dict[int, BoardColumn] = {c.id: BoardColumn(c, 0, []) for c in columns}
+    filters: RoadmapFilters,
+    with_objective: bool,
+    page_size: int,
+) -> tuple[str, list[Any]] | None:
+    """The board's cards statement and its parameters; None when the ORM knows a part matches
+    nothing (an empty `in`, a filter no item passes)."""
     # values_list keeps the fields in the order given, so rows are read by position; the
     # placement's id comes last, only to order ties of rank.
     fields = _card_fields(with_objective)
@@ -309,8 +310,7 @@ def roadmap_board(
         counts_sql, counts_params = counts.query.sql_with_params()
         cards_sql, cards_params = cards.query.sql_with_params()
     except EmptyResultSet:
-        # The ORM knows a part matches nothing (an empty `in`, a filter no item passes).
-        return list(by_column.values())
+        return None
     # Positions in the outer row: column_count first, then the card's fields.
     statement = _BOARD_SQL.format(
         counts=counts_sql,
@@ -318,11 +318,74 @@ def roadmap_board(
         rank=fields.index("rank") + 2,
         id=len(fields) + 2,
     )
+    return statement, [*counts_params, *cards_params]
+
+
+# Composing and compiling the board's statement through the ORM cost ~5 ms a page, more than
+# PostgreSQL takes to run it. Its SQL depends only on its shape (the filters, whether cards
+# carry their objective, the page size); the workspace and the roadmap are its only per-request
+# values. So each shape is compiled once, with stand-ins for those two, and pages bind them.
+_BOARD_STATEMENTS = CompiledStatements(kept=256)
+
+
+def _board_rows(
+    workspace: Workspace,
+    roadmap: Roadmap,
+    filters: RoadmapFilters,
+    with_objective: bool,
+    page_size: int,
+) -> list[tuple[Any, ...]]:
+    values = {"workspace_id": workspace.id, "roadmap_id": roadmap.id}
+
+    def build(stand_ins: dict[str, Any]) -> Built:
+        built = _board_statement(
+            Workspace(id=stand_ins["workspace_id"]),
+            Roadmap(id=stand_ins["roadmap_id"]),
+            filters,
+            with_objective,
+            page_size,
+        )
+        if built is None:
+            return None
+        return (*built, ("column_count", *_card_fields(with_objective), "id"))
+
+    shape = (filters, with_objective, page_size)
+    compiled = _BOARD_STATEMENTS.get(shape, lambda: compile_statement(build, values))
+    if compiled is not None:
+        return statement_rows(compiled, values, using=Placement.objects.db)
+    built = _board_statement(workspace, roadmap, filters, with_objective, page_size)
+    if built is None:
+        return []
     with connections[Placement.objects.db].cursor() as cursor:
-        cursor.execute(statement, (*counts_params, *cards_params))
-        rows = cursor.fetchall()
-    names = [_card_key(field) for field in fields]
-    for column_count, *values in rows:
+        cursor.execute(*built)
+        return cursor.fetchall()
+
+
+def roadmap_board(
+    *,
+    workspace: Workspace,
+    roadmap: Roadmap,
+    filters: RoadmapFilters | None = None,
+    page_size: int = COLUMN_PAGE,
+    columns: list[RoadmapColumn] | None = None,
+) -> list[BoardColumn]:
+    """The board's columns, each with its first `page_size` cards by rank and its count: two
+    statements (columns, cards), one when the caller read the `columns` already.
+
+    The cards: the counts grouped by column, and for each column a LATERAL subquery of its first
+    `page_size` placements, which walks placement_order from the top of that column and stops,
+    so the score and objective subqueries run for the cards shown only. (A row_number() window
+    computed them for every placement of the board: ~65 ms at 5,000 cards.)
+    """
+    filters = filters if filters is not None else roadmap_filters(roadmap)
+    with_objective = roadmap.group_by == Roadmap.GroupBy.OBJECTIVE
+    if columns is None:
+        columns = roadmap_columns(workspace=workspace, roadmap=roadmap)
+    by_column: dict[int, BoardColumn] = {c.id: BoardColumn(c, 0, []) for c in columns}
+    names = [_card_key(field) for field in _card_fields(with_objective)]
+    for column_count, *values in _board_rows(
+        workspace, roadmap, filters, with_objective, page_size
+    ):
         card = dict(zip(names, values[:-1], strict=True))
         column = by_column.get(card["column_id"])
         if column is None:  # a column deleted between the two statements

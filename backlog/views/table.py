@@ -27,6 +27,7 @@ from backlog.models import Item, ProductArea, SavedView, ScoringFormula
 from backlog.table import InputColumn
 from backlog.templatetags.backlog_table import table_row_html
 from discovery import selectors as discovery_selectors
+from pmhub.core.db import querysets_read_together
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.core.views import object_or_404
@@ -179,7 +180,7 @@ def index(request: HttpRequest) -> HttpResponse:
     the rows (area and owner joined; tags, scores and inputs as subqueries); +1 when the page is
     empty, to tell a new backlog from a narrow filter."""
     workspace = request.workspace
-    areas, members, tags, views, primaries, segments, switcher = table.querysets_read_together(
+    areas, members, tags, views, primaries, segments, switcher = querysets_read_together(
         selectors.product_area_list(workspace=workspace),
         membership_list(workspace=workspace),
         discovery_selectors.tag_list(workspace=workspace),

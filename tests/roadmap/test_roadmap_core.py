@@ -305,6 +305,79 @@ def test_a_merged_item_leaves_the_board_and_its_column_count(workspace):
         assert [[card["id"] for card in c.cards] for c in board] == [[kept.id], [], [other.id]]
 
 
+def _compiled_board_fixture(workspace, group_by):
+    roadmap = services.roadmap_create(
+        workspace=workspace, actor=None, name=f"Board {group_by or 'plain'}", group_by=group_by
+    )
+    area = backlog.product_area_create(workspace=workspace, actor=None, name=f"Area {group_by}")
+    objective = Objective.objects.create(workspace=workspace, title=f"Goal {group_by}")
+    key_result = KeyResult.objects.create(
+        workspace=workspace, objective=objective, metric="ARR", target=10
+    )
+    columns = list(roadmap.columns.order_by("position"))
+    items = _items(workspace, 7)
+    for i, item in enumerate(items):
+        if i % 2:
+            backlog.item_update(
+                workspace=workspace, actor=None, item=item, version=item.version, area_id=area.id
+            )
+        services.placement_add(
+            workspace=workspace, actor=None, roadmap=roadmap, item=item,
+            column_id=columns[i % 3].id,
+        )  # fmt: skip
+    KeyResultItem.objects.create(workspace=workspace, key_result=key_result, item=items[1])
+    backlog.item_merge(workspace=workspace, actor=None, duplicate=items[6], into=items[0])
+    return roadmap, area
+
+
+# A filter no item can pass (the roadmap's saved area and the page's differ): the ORM knows it
+# matches nothing, so there is no statement to compile.
+_NOTHING = selectors.RoadmapFilters(area_ids=("__none__",))
+
+
+def _boards(workspace, roadmap, area):
+    filters = [
+        selectors.roadmap_filters(roadmap, page)
+        for page in ({}, {"area": [str(area.id)]}, {"status": ["new"]}, {"owner": ["999999"]})
+    ]
+    boards = []
+    for board_filters in (*filters, _NOTHING):
+        for page_size in (1, 100):
+            board = selectors.roadmap_board(
+                workspace=workspace, roadmap=roadmap, filters=board_filters, page_size=page_size
+            )
+            boards.append([(c.column.id, c.count, c.cards) for c in board])
+    return boards
+
+
+@pytest.mark.parametrize("group_by", ["", "area", "objective"])
+def test_the_compiled_board_is_the_orms(workspace, other_workspace, group_by, monkeypatch):
+    fixtures = [(ws, *_compiled_board_fixture(ws, group_by)) for ws in (workspace, other_workspace)]
+    selectors._BOARD_STATEMENTS.clear()
+    compiled = [_boards(*fixture) for fixture in fixtures]
+    # Each shape compiled once (its stand-ins' places found) and the other workspace's pages
+    # reused it: the unfiltered, status and owner shapes, each workspace's own area, at two
+    # page sizes; the filter that matches nothing has no statement.
+    statements = dict(selectors._BOARD_STATEMENTS.items())
+    assert len(statements) == 2 * (3 + 2 + 1)
+    assert sorted(size for (f, _, size), st in statements.items() if st is None) == [1, 100]
+    assert all(f == _NOTHING for (f, _, _), st in statements.items() if st is None)
+    monkeypatch.setattr(selectors, "compile_statement", lambda build, values: None)
+    selectors._BOARD_STATEMENTS.clear()
+    assert compiled == [_boards(*fixture) for fixture in fixtures]
+    # The unfiltered board at 100 a column: the six live items (the merged one left it).
+    cards = [card for _, _, column_cards in compiled[0][1] for card in column_cards]
+    assert len(cards) == 6
+    assert [count for _, count, _ in compiled[0][1]] == [2, 2, 2]
+    # One a column, still counting all; the area's items, one in each column.
+    assert [(count, len(shown)) for _, count, shown in compiled[0][0]] == [(2, 1)] * 3
+    assert [(count, len(shown)) for _, count, shown in compiled[0][3]] == [(1, 1)] * 3
+    assert {card.get("objective_title") for card in cards} == (
+        {None, f"Goal {group_by}"} if group_by == "objective" else {None}
+    )
+    assert compiled[0][9] == [(column_id, 0, []) for column_id, _, _ in compiled[0][1]]
+
+
 def test_timeline_and_release_plan_reads(workspace):
     roadmap = services.roadmap_create(
         workspace=workspace, actor=None, name="Dates", kind=Roadmap.Kind.TIMELINE
