@@ -383,10 +383,9 @@ def roadmap_board(
         columns = roadmap_columns(workspace=workspace, roadmap=roadmap)
     by_column: dict[int, BoardColumn] = {c.id: BoardColumn(c, 0, []) for c in columns}
     names = [_card_key(field) for field in _card_fields(with_objective)]
-    for column_count, *values in _board_rows(
-        workspace, roadmap, filters, with_objective, page_size
-    ):
-        card = dict(zip(names, values[:-1], strict=True))
+    for row in _board_rows(workspace, roadmap, filters, with_objective, page_size):
+        # column_count first, the placement's id (only to order ties) last.
+        column_count, card = row[0], dict(zip(names, row[1:-1], strict=True))
         column = by_column.get(card["column_id"])
         if column is None:  # a column deleted between the two statements
             continue

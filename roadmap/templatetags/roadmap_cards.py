@@ -170,14 +170,15 @@ def roadmap_lanes(context: template.Context, lanes: list[dict[str, Any]]) -> Saf
     html = _lanes_html(context, lanes)
     late = context.get("late_html")
     if late is None:
-        return html
+        return mark_safe(html)  # noqa: S308 - every value went through html_text
     # The view puts the lanes in after rendering (see roadmap.views.roadmaps._render_late).
     marker = f"<!--late {secrets.token_hex(8)}-->"
     late[marker] = html
     return mark_safe(marker)  # noqa: S308 - a comment of ours
 
 
-def _lanes_html(context: template.Context, lanes: list[dict[str, Any]]) -> SafeString:
+def _lanes_html(context: template.Context, lanes: list[dict[str, Any]]) -> str:
+    """The lanes' markup, as a plain str: marking ~420 KB safe copies it (~0.7 ms)."""
     options = _card_options(context, hide_release=False)
     empty = (
         '<p class="board__empty subtle" data-empty>'
@@ -209,7 +210,7 @@ def _lanes_html(context: template.Context, lanes: list[dict[str, Any]]) -> SafeS
                 "\n                </div>\n              "
             )
         parts.append("\n            </div>\n          </section>\n        ")
-    return mark_safe("".join(parts))  # noqa: S308 - every value went through html_text
+    return "".join(parts)
 
 
 def _more_link(context: template.Context, cell: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -25,11 +26,13 @@ from backlog import selectors as backlog_selectors
 from backlog.forms import FilterRenderer
 from backlog.models import Item
 from discovery import selectors as discovery_selectors
-from pmhub.core.db import querysets_read_together
+from pmhub.accounts.models import User
+from pmhub.core.db import querysets_read_together_compiled
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
+from pmhub.workspaces.models import Workspace
 from pmhub.workspaces.roles import Role, role_allows
 from pmhub.workspaces.selectors import membership_list, membership_query_for_user
 from roadmap import selectors, services
@@ -310,15 +313,11 @@ def roadmap_new(request: HttpRequest) -> HttpResponse:
 
 
 # --- one roadmap -------------------------------------------------------------------------------
-@workspace_view()
-@require_GET
-def roadmap_detail(request: HttpRequest, roadmap_id: int) -> HttpResponse:
-    """The roadmap as its kind draws it. Queries: in one round trip the roadmap, its columns,
-    the filters' choices (areas, tags, members), the primary formula and the layout's
-    workspace switcher; then the board's cards, the timeline's bars or the release plan's
-    releases and cards."""
-    workspace = request.workspace
-    roadmaps, columns, areas, tags, members, primaries, switcher = querysets_read_together(
+def _detail_reads(values: dict[str, Any]) -> tuple[QuerySet[Any], ...]:
+    """The roadmap page's small reads, by the ids in `values` (stand-ins when compiled)."""
+    workspace = Workspace(id=values["workspace_id"])
+    roadmap_id = values["roadmap_id"]
+    return (
         selectors.roadmap_query(workspace=workspace, roadmap_id=roadmap_id),
         # Read for every kind, though only a board has columns: it costs less than the round
         # trip it would take after the roadmap's kind is known.
@@ -327,7 +326,21 @@ def roadmap_detail(request: HttpRequest, roadmap_id: int) -> HttpResponse:
         discovery_selectors.tag_list(workspace=workspace),
         membership_list(workspace=workspace),
         backlog_selectors.primary_formula_query(workspace=workspace),
-        membership_query_for_user(user=request.user),
+        membership_query_for_user(user=User(id=values["user_id"])),
+    )
+
+
+@workspace_view()
+@require_GET
+def roadmap_detail(request: HttpRequest, roadmap_id: int) -> HttpResponse:
+    """The roadmap as its kind draws it. Queries: in one round trip the roadmap, its columns,
+    the filters' choices (areas, tags, members), the primary formula and the layout's
+    workspace switcher; then the board's cards, the timeline's bars or the release plan's
+    releases and cards."""
+    workspace = request.workspace
+    values = {"workspace_id": workspace.id, "roadmap_id": roadmap_id, "user_id": request.user.id}
+    roadmaps, columns, areas, tags, members, primaries, switcher = querysets_read_together_compiled(
+        "roadmap_detail", _detail_reads, values
     )
     if not roadmaps:
         raise Http404

@@ -9,12 +9,14 @@ from django.db.models.functions import Lower
 from django.test.utils import CaptureQueriesContext
 
 from backlog.models import ProductArea
+from pmhub.core import db
 from pmhub.core.db import (
     Bound,
     CompiledStatements,
     compile_statement,
     queryset_statement,
     querysets_read_together,
+    querysets_read_together_compiled,
     statement_rows,
 )
 from pmhub.workspaces.models import Membership, Workspace
@@ -95,3 +97,44 @@ def test_what_cannot_be_compiled_is_none_and_remembered(workspace):
     for shape in ("a", "b"):
         statements.get(shape, lambda: None)
     assert [shape for shape, _ in statements.items()] == ["a", "b"]
+
+
+def _page_reads(values):
+    workspace = Workspace(id=values["workspace_id"])
+    return (
+        ProductArea.objects.for_workspace(workspace).order_by(Lower("name")),
+        Membership.objects.for_workspace(workspace).select_related("user").order_by("id"),
+        # cross-workspace: the user's own memberships, as the layout's switcher reads them.
+        Membership.objects.unscoped()
+        .select_related("workspace")
+        .filter(user_id=values["user_id"])
+        .order_by("workspace__name"),
+    )
+
+
+def test_reads_compiled_once_answer_as_the_orm_for_each_workspace_and_user(
+    workspace, other_workspace, member, outsider
+):
+    _areas(workspace, "Mobile", "Billing")
+    _areas(other_workspace, "Elsewhere")
+    db._READS.clear()
+    calls = [
+        {"workspace_id": ws.id, "user_id": user.id}
+        for ws, user in ((workspace, member), (other_workspace, outsider), (workspace, outsider))
+    ]
+    for values in calls:
+        with CaptureQueriesContext(connection) as queries:
+            compiled = querysets_read_together_compiled("page", _page_reads, values)
+        assert len(queries) == 1
+        assert compiled == [list(queryset) for queryset in _page_reads(values)]
+        # The related rows came with them, as select_related reads them.
+        with CaptureQueriesContext(connection) as queries:
+            names = [m.workspace.name for m in compiled[2]]
+            emails = [m.user.email for m in compiled[1]]
+        assert len(queries) == 0
+        orm = _page_reads(values)
+        assert names == [m.workspace.name for m in orm[2]]
+        assert emails == [m.user.email for m in orm[1]]
+        assert names
+    assert [area.name for area in compiled[0]] == ["Billing", "Mobile"]
+    assert [shape for shape, reads in db._READS.items() if reads is not None] == ["page"]
