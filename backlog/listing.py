@@ -311,9 +311,8 @@ def item_page(
         more = len(rows) > size
         rows = rows[:size]
         next_cursor = _encode(sort, rows[-1][column], rows[-1]["id"]) if more and rows else None
-    if json_passed_through:
-        return [_row_passed_through(row) for row in rows], next_cursor
-    return [_row_named(row) for row in rows], next_cursor
+    read = orjson.Fragment if json_passed_through else orjson.loads
+    return [_row_named(row, read) for row in rows], next_cursor
 
 
 def item_row(
@@ -344,21 +343,14 @@ def _row_annotated(qs: QuerySet[Item], workspace: Workspace, with_inputs: bool) 
     return qs
 
 
-def _row_passed_through(row: dict[str, Any]) -> dict[str, Any]:
+def _row_named(row: dict[str, Any], read: Callable[[str], Any] = orjson.loads) -> dict[str, Any]:
+    """The row's JSON columns under their names, each through `read`: parsed, or kept as
+    orjson Fragments for a caller that only encodes them again."""
     for text_name, name in _JSON_NAMES.items():
-        row[name] = orjson.Fragment(row.pop(text_name))
+        row[name] = read(row.pop(text_name))
     if "inputs_json" in row:
         text = row.pop("inputs_json")
-        row["inputs"] = orjson.Fragment(text) if text is not None else None
-    return row
-
-
-def _row_named(row: dict[str, Any]) -> dict[str, Any]:
-    for text_name, name in _JSON_NAMES.items():
-        row[name] = orjson.loads(row.pop(text_name))
-    if "inputs_json" in row:
-        text = row.pop("inputs_json")
-        row["inputs"] = orjson.loads(text) if text is not None else None
+        row["inputs"] = read(text) if text is not None else None
     return row
 
 

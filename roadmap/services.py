@@ -408,17 +408,10 @@ def roadmap_column_delete(
             placement.column = target
             placement.rank = last
             placement.version += 1
-            roadmap_event_record(
-                workspace=workspace,
-                actor=actor,
-                kind=RoadmapEvent.Kind.MOVED,
-                item=placement.item,
-                roadmap=roadmap,
-                before={"column": column.name, "column_id": column.id},
-                after={"column": target.name, "column_id": target.id},
+            _moved_event(
+                workspace, actor, roadmap, placement.item, column, target,
                 reason=f"Column “{column.name}” was deleted.",
-                is_setback=target.position > column.position,
-            )
+            )  # fmt: skip
         Placement.objects.bulk_update(placed, ["column", "rank", "version"])
     RoadmapColumn.objects.for_workspace(workspace).filter(id=column.id).delete()
     audit_record(
@@ -431,6 +424,29 @@ def roadmap_column_delete(
 
 
 # --- placements on a now/next/later board --------------------------------------------------------
+def _moved_event(
+    workspace: Workspace,
+    actor: User | None,
+    roadmap: Roadmap,
+    item: Item,
+    source: RoadmapColumn,
+    target: RoadmapColumn,
+    reason: str,
+) -> RoadmapEvent:
+    """A move between two columns; one to a later column (further right) is a setback."""
+    return roadmap_event_record(
+        workspace=workspace,
+        actor=actor,
+        kind=RoadmapEvent.Kind.MOVED,
+        item=item,
+        roadmap=roadmap,
+        before={"column": source.name, "column_id": source.id},
+        after={"column": target.name, "column_id": target.id},
+        reason=reason,
+        is_setback=target.position > source.position,
+    )
+
+
 def _column_edge(
     workspace: Workspace, roadmap: Roadmap, column_id: int, *, last: bool
 ) -> str | None:
@@ -573,17 +589,7 @@ def placement_move(
     placement.version += 1
     placement.save(update_fields=["column", "rank", "version", "updated_at"])
     if before_column.id != column.id:
-        roadmap_event_record(
-            workspace=workspace,
-            actor=actor,
-            kind=RoadmapEvent.Kind.MOVED,
-            item=placement.item,
-            roadmap=roadmap,
-            before={"column": before_column.name, "column_id": before_column.id},
-            after={"column": column.name, "column_id": column.id},
-            reason=reason,
-            is_setback=setback,
-        )
+        _moved_event(workspace, actor, roadmap, placement.item, before_column, column, reason)
     return placement
 
 

@@ -42,6 +42,7 @@ from backlog.listing import (
     item_row,
 )
 from backlog.models import DESCRIPTION_MAX_CHARS, Item, ItemEvidence
+from pmhub.core.api import if_match_version, json_response, version_etag
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
@@ -133,19 +134,8 @@ def _pick(row: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, Any]
     return row if fields is None else {"id": row["id"], **{f: row[f] for f in fields}}
 
 
-def _json(payload: Any, status_code: int = 200, etag: str = "") -> HttpResponse:
-    response = HttpResponse(
-        orjson.dumps(payload, option=orjson.OPT_UTC_Z),
-        content_type="application/json",
-        status=status_code,
-    )
-    if etag:
-        response["ETag"] = etag
-    return response
-
-
 def _etag(item_id: int, version: int) -> str:
-    return f'"item-{item_id}-v{version}"'
+    return version_etag("item", item_id, version)
 
 
 def _one(workspace: Workspace, item_id: int) -> dict[str, Any]:
@@ -158,16 +148,10 @@ def _one(workspace: Workspace, item_id: int) -> dict[str, Any]:
 def _if_match_version(request: Request, item_id: int) -> int | None:
     """The version an If-Match header names (None without the header); 412 for a tag that is
     not one of this item's."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
-        return None
-    prefix = f'"item-{item_id}-v'
-    tag = header.removeprefix("W/")
-    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
-        raise services.StaleItemError(
-            "If-Match names another item or version; read the item again.", extra={}
-        )
-    return int(tag[len(prefix) : -1])
+    stale = services.StaleItemError(
+        "If-Match names another item or version; read the item again.", extra={}
+    )
+    return if_match_version(request, "item", item_id, stale)
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -343,7 +327,7 @@ class ItemListCreateApi(WorkspaceApiView):
         item = services.item_create(
             workspace=self.workspace, actor=request.user, **data.validated_data
         )
-        return _json(
+        return json_response(
             _one(self.workspace, item.id), status.HTTP_201_CREATED, _etag(item.id, item.version)
         )
 
@@ -370,7 +354,7 @@ class ItemDetailApi(WorkspaceApiView):
         etag = _etag(item_id, row["version"])
         if etag in request.headers.get("If-None-Match", ""):
             return HttpResponse(status=304, headers={"ETag": etag})
-        return _json(row, etag=etag)
+        return json_response(row, etag=etag)
 
     @extend_schema(
         request=ItemUpdateSerializer,
@@ -396,7 +380,7 @@ class ItemDetailApi(WorkspaceApiView):
         header_version = _if_match_version(request, item_id)
         version = header_version if header_version is not None else body_version
         item = _apply(self.workspace, request.user, item, changes, version)
-        return _json(_one(self.workspace, item.id), etag=_etag(item.id, item.version))
+        return json_response(_one(self.workspace, item.id), etag=_etag(item.id, item.version))
 
 
 @extend_schema_serializer(component_name="ItemBulkChangeInput")
@@ -487,7 +471,7 @@ class ItemMergeApi(WorkspaceApiView):
         into = services.item_merge(
             workspace=self.workspace, actor=request.user, duplicate=duplicate, into=into
         )
-        return _json(_one(self.workspace, into.id), etag=_etag(into.id, into.version))
+        return json_response(_one(self.workspace, into.id), etag=_etag(into.id, into.version))
 
 
 def csv_response(lines: Any, filename: str) -> StreamingHttpResponse:
@@ -592,7 +576,7 @@ class ItemEvidenceListCreateApi(WorkspaceApiView):
         summary="Why this item: the insights and feedback that ask for it",
     )
     def get(self, request: Request, item_id: int) -> HttpResponse:
-        return _json(_evidence_rows(self.workspace, self._item(item_id).id))
+        return json_response(_evidence_rows(self.workspace, self._item(item_id).id))
 
     @extend_schema(
         request=InputSerializer,
@@ -606,7 +590,7 @@ class ItemEvidenceListCreateApi(WorkspaceApiView):
         services.item_link_evidence(
             workspace=self.workspace, actor=request.user, item=item, **data.validated_data
         )
-        return _json(_evidence_rows(self.workspace, item.id), status.HTTP_201_CREATED)
+        return json_response(_evidence_rows(self.workspace, item.id), status.HTTP_201_CREATED)
 
 
 class ItemEvidenceDetailApi(WorkspaceApiView):

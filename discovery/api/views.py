@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import orjson
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
@@ -39,7 +38,7 @@ from discovery.models import (
     Interview,
 )
 from discovery.selectors import FeedbackFilters
-from pmhub.core.api import CursorPagination, paginated_response
+from pmhub.core.api import CursorPagination, json_response, paginated_response
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
@@ -132,15 +131,6 @@ def feedback_rows(workspace: Workspace, rows: list[dict[str, Any]]) -> list[dict
     ]
 
 
-def _json(payload: Any, status_code: int = 200) -> HttpResponse:
-    # orjson instead of DRF's renderer: the feedback list is the hot read path (up to 1,000 rows).
-    return HttpResponse(
-        orjson.dumps(payload, option=orjson.OPT_UTC_Z),
-        content_type="application/json",
-        status=status_code,
-    )
-
-
 def _feedback_one(workspace: Workspace, feedback_id: int) -> dict[str, Any]:
     rows = list(
         selectors.feedback_list(workspace=workspace).filter(id=feedback_id).values(*FEEDBACK_VALUES)
@@ -213,7 +203,7 @@ class FeedbackListCreateApi(WorkspaceApiView):
         )
         paginator = FeedbackCursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self) or []
-        return _json(
+        return json_response(
             {
                 "next": paginator.get_next_link(),
                 "previous": paginator.get_previous_link(),
@@ -234,7 +224,7 @@ class FeedbackListCreateApi(WorkspaceApiView):
             actor=request.user,
             data=services.FeedbackInput(**data.validated_data),
         )
-        return _json(_feedback_one(self.workspace, feedback.id), status.HTTP_201_CREATED)
+        return json_response(_feedback_one(self.workspace, feedback.id), status.HTTP_201_CREATED)
 
 
 def _push_of(item: dict[str, Any]) -> services.FeedbackPush:
@@ -268,7 +258,7 @@ class FeedbackDetailApi(WorkspaceApiView):
 
     @extend_schema(responses=FeedbackOutputSerializer, summary="One feedback item")
     def get(self, request: Request, feedback_id: int) -> HttpResponse:
-        return _json(_feedback_one(self.workspace, feedback_id))
+        return json_response(_feedback_one(self.workspace, feedback_id))
 
     @extend_schema(
         request=InputSerializer,
@@ -292,7 +282,7 @@ class FeedbackDetailApi(WorkspaceApiView):
                 feedback_ids=[feedback.id],
                 status=new_status,
             )
-        return _json(_feedback_one(self.workspace, feedback.id))
+        return json_response(_feedback_one(self.workspace, feedback.id))
 
     @extend_schema(responses={204: None}, summary="Delete a feedback item")
     def delete(self, request: Request, feedback_id: int) -> Response:
@@ -399,7 +389,7 @@ class FeedbackTagAddApi(WorkspaceApiView):
         services.feedback_tag(
             workspace=self.workspace, actor=request.user, feedback_ids=[feedback.id], tag_id=tag.id
         )
-        return _json(_feedback_one(self.workspace, feedback.id))
+        return json_response(_feedback_one(self.workspace, feedback.id))
 
 
 class FeedbackTagRemoveApi(WorkspaceApiView):

@@ -17,7 +17,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from pmhub.core.api import paginated_response
+from pmhub.core.api import if_match_version, paginated_response, version_etag
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
 from roadmap import releases
@@ -79,7 +79,7 @@ class LaunchTaskOutputSerializer(serializers.Serializer):
 
 
 def _etag(release: Release) -> str:
-    return f'"release-{release.id}-v{release.version}"'
+    return version_etag("release", release.id, release.version)
 
 
 def _release_response(release: Release, status_code: int = 200) -> Response:
@@ -89,16 +89,10 @@ def _release_response(release: Release, status_code: int = 200) -> Response:
 
 def _if_match_version(request: Request, release_id: int) -> int | None:
     """The version an If-Match header names (None without one); 412 for another's tag."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
-        return None
-    prefix = f'"release-{release_id}-v'
-    tag = header.removeprefix("W/")
-    if not (tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit()):
-        raise releases.StaleReleaseError(
-            "If-Match names another release or version; read the release again.", extra={}
-        )
-    return int(tag[len(prefix) : -1])
+    stale = releases.StaleReleaseError(
+        "If-Match names another release or version; read the release again.", extra={}
+    )
+    return if_match_version(request, "release", release_id, stale)
 
 
 class _ReleaseApi(WorkspaceApiView):

@@ -21,7 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backlog.models import Item
-from pmhub.core.api import CursorPagination, paginated_response
+from pmhub.core.api import (
+    CursorPagination,
+    if_match_version,
+    json_response,
+    paginated_response,
+    version_etag,
+)
 from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
@@ -33,33 +39,14 @@ PLACEMENT_PAGE_MAX = 1000
 BAD_CURSOR = "This cursor is not valid for this list; start from the first page."
 
 
-def _json(payload: Any, status_code: int = 200, etag: str = "") -> HttpResponse:
-    response = HttpResponse(
-        orjson.dumps(payload, option=orjson.OPT_UTC_Z),
-        content_type="application/json",
-        status=status_code,
-    )
-    if etag:
-        response["ETag"] = etag
-    return response
-
-
 def _etag(roadmap: Roadmap) -> str:
-    return f'"roadmap-{roadmap.id}-v{roadmap.version}"'
+    return version_etag("roadmap", roadmap.id, roadmap.version)
 
 
 def _if_match(request: Request, roadmap: Roadmap) -> int | None:
     """The version an If-Match header names; None without one."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
-        return None
-    prefix = f'"roadmap-{roadmap.id}-v'
-    if not header.startswith(prefix) or not header.endswith('"'):
-        raise services.StaleRoadmapError("If-Match names another version of this roadmap.")
-    version = header.removeprefix(prefix).removesuffix('"')
-    if not version.isdigit():
-        raise services.StaleRoadmapError("If-Match names another version of this roadmap.")
-    return int(version)
+    stale = services.StaleRoadmapError("If-Match names another version of this roadmap.")
+    return if_match_version(request, "roadmap", roadmap.id, stale)
 
 
 class FiltersField(serializers.DictField):
@@ -164,7 +151,7 @@ class RoadmapListCreateApi(WorkspaceApiView):
         roadmap = services.roadmap_create(
             workspace=self.workspace, actor=request.user, **data.validated_data
         )
-        return _json(
+        return json_response(
             _roadmap_payload(self.workspace, roadmap), status.HTTP_201_CREATED, _etag(roadmap)
         )
 
@@ -197,7 +184,7 @@ class RoadmapDetailApi(WorkspaceApiView):
         etag = _etag(roadmap)
         if etag in request.headers.get("If-None-Match", ""):
             return HttpResponse(status=304, headers={"ETag": etag})
-        return _json(_roadmap_payload(self.workspace, roadmap), etag=etag)
+        return json_response(_roadmap_payload(self.workspace, roadmap), etag=etag)
 
     @extend_schema(
         request=InputSerializer,
@@ -216,7 +203,7 @@ class RoadmapDetailApi(WorkspaceApiView):
             version=_if_match(request, roadmap),
             **data.validated_data,
         )
-        return _json(_roadmap_payload(self.workspace, roadmap), etag=_etag(roadmap))
+        return json_response(_roadmap_payload(self.workspace, roadmap), etag=_etag(roadmap))
 
     @extend_schema(responses={204: None}, summary="Delete a roadmap (its items stay)")
     def delete(self, request: Request, roadmap_id: int) -> HttpResponse:
@@ -246,7 +233,7 @@ class RoadmapColumnListCreateApi(WorkspaceApiView):
     @extend_schema(responses=ColumnOutputSerializer(many=True), summary="A board's columns")
     def get(self, request: Request, roadmap_id: int) -> HttpResponse:
         roadmap = _roadmap(self.workspace, roadmap_id)
-        return _json(_roadmap_payload(self.workspace, roadmap)["columns"])
+        return json_response(_roadmap_payload(self.workspace, roadmap)["columns"])
 
     @extend_schema(
         request=InputSerializer,
@@ -260,7 +247,7 @@ class RoadmapColumnListCreateApi(WorkspaceApiView):
         column = services.roadmap_column_create(
             workspace=self.workspace, actor=request.user, roadmap=roadmap, **data.validated_data
         )
-        return _json(
+        return json_response(
             {"id": column.id, "name": column.name, "position": column.position},
             status.HTTP_201_CREATED,
         )
@@ -280,7 +267,7 @@ class RoadmapColumnListCreateApi(WorkspaceApiView):
             roadmap=roadmap,
             column_ids=data.validated_data["column_ids"],
         )
-        return _json(_roadmap_payload(self.workspace, roadmap)["columns"])
+        return json_response(_roadmap_payload(self.workspace, roadmap)["columns"])
 
 
 class RoadmapColumnDetailApi(WorkspaceApiView):
@@ -304,7 +291,7 @@ class RoadmapColumnDetailApi(WorkspaceApiView):
         column = services.roadmap_column_rename(
             workspace=self.workspace, actor=request.user, column=column, **data.validated_data
         )
-        return _json({"id": column.id, "name": column.name, "position": column.position})
+        return json_response({"id": column.id, "name": column.name, "position": column.position})
 
     @extend_schema(
         parameters=[DeleteSerializer],
@@ -474,7 +461,7 @@ class PlacementListCreateApi(WorkspaceApiView):
             query = request.query_params.copy()
             query["cursor"] = _pack(last["column_position"], last["rank"], last["id"])
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return _json({"next": next_url, "results": [_placement_row(r) for r in rows]})
+        return json_response({"next": next_url, "results": [_placement_row(r) for r in rows]})
 
     @extend_schema(
         request=InputSerializer,
@@ -500,7 +487,7 @@ class PlacementListCreateApi(WorkspaceApiView):
             column_id=data.validated_data["column_id"],
             reason=data.validated_data.get("reason", ""),
         )
-        return _json(
+        return json_response(
             {"id": item.id, "column_id": placement.column_id, "rank": placement.rank},
             status.HTTP_201_CREATED,
         )
@@ -536,7 +523,9 @@ class PlacementDetailApi(WorkspaceApiView):
             item=self._item(item_id),
             **data.validated_data,
         )
-        return _json({"id": item_id, "column_id": placement.column_id, "rank": placement.rank})
+        return json_response(
+            {"id": item_id, "column_id": placement.column_id, "rank": placement.rank}
+        )
 
     @extend_schema(responses={204: None}, summary="Take an item off the board")
     def delete(self, request: Request, roadmap_id: int, item_id: int) -> HttpResponse:
@@ -589,7 +578,7 @@ class ItemScheduleApi(WorkspaceApiView):
 
     @extend_schema(responses=ScheduleOutputSerializer, summary="An item's release and dates")
     def get(self, request: Request, item_id: int) -> HttpResponse:
-        return _json(_schedule_payload(self.workspace, self._item(item_id).id))
+        return json_response(_schedule_payload(self.workspace, self._item(item_id).id))
 
     @extend_schema(
         request=InputSerializer,
@@ -603,7 +592,7 @@ class ItemScheduleApi(WorkspaceApiView):
         services.item_schedule_set(
             workspace=self.workspace, actor=request.user, item=item, **data.validated_data
         )
-        return _json(_schedule_payload(self.workspace, item.id))
+        return json_response(_schedule_payload(self.workspace, item.id))
 
 
 # --- events ------------------------------------------------------------------------------------
