@@ -10,8 +10,8 @@ from django.forms.renderers import DjangoTemplates
 
 from backlog.models import Item, ItemCustomer, ProductArea, SavedView, ScoringFormula
 from backlog.selectors import ItemFilters
-from backlog.templatetags.backlog_table import html_text
 from discovery.models import Tag
+from pmhub.core.html import html_text
 from pmhub.workspaces.models import Membership
 
 SORT_CHOICES = [

@@ -12,7 +12,6 @@ server sends back); everyone else reads plain cells.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from html import escape
 from typing import Any
 
 from django import template
@@ -20,20 +19,13 @@ from django.forms import BoundField
 from django.utils.safestring import SafeString, mark_safe
 
 from backlog.templatetags.backlog_format import compact_money
+from pmhub.core.html import html_text
 
 register = template.Library()
 
 DASH = '<span class="subtle">—</span>'
 UNKNOWN_SCORE = '<span class="subtle" title="Unknown: open the item to see why">—</span>'
 GRIP = '<span class="grip" title="Drag to rank">⋮⋮</span>'
-
-
-def html_text(value: Any) -> str:
-    """`value` escaped for HTML text or a quoted attribute, as conditional_escape (and so the
-    templates' `{{ }}`) escapes it."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return escape(str(value))
 
 
 def _plural(count: int, one: str = "", many: str = "s") -> str:

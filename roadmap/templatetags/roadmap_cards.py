@@ -21,7 +21,7 @@ from django.template.defaultfilters import floatformat
 from django.utils.safestring import SafeString, mark_safe
 
 from backlog.templatetags.backlog_format import compact_money
-from backlog.templatetags.backlog_table import html_text
+from pmhub.core.html import html_text
 from pmhub.core.templatetags.pmhub_icons import icon
 
 register = template.Library()
