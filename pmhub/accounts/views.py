@@ -39,7 +39,7 @@ password_reset_confirm = public_view(
         template_name="accounts/password_reset_confirm.html",
         success_url=reverse_lazy("accounts:password-reset-complete"),
         post_reset_login=True,
-        post_reset_login_backend="django.contrib.auth.backends.ModelBackend",
+        post_reset_login_backend="pmhub.accounts.backends.UserBackend",
     )
 )
 password_reset_complete = public_view(

@@ -101,6 +101,10 @@ CACHES = {
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["pmhub.accounts.backends.UserBackend"]
+# Sessions read from Redis (~0.3 ms) rather than a statement (~0.8 ms), written through to
+# PostgreSQL so that none is lost when Redis restarts.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -333,7 +333,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 raise ApplicationError("Log in first to accept this invitation.")
             elif signup_form is not None and signup_form.is_valid():
                 membership = invitation_accept_with_signup(token=token, **signup_form.cleaned_data)
-                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, membership.user, backend="pmhub.accounts.backends.UserBackend")
             else:
                 membership = None
         except (ValidationError, ApplicationError) as exc:

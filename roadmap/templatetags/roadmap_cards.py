@@ -18,6 +18,7 @@ from typing import Any
 
 from django import template
 from django.template.defaultfilters import floatformat
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from backlog.templatetags.backlog_format import compact_money
@@ -41,8 +42,32 @@ def _plural(count: int, one: str = "", many: str = "s") -> str:
 def _score(card: dict[str, Any], title: str) -> str:
     score = card.get("score")
     if score is None:
-        return f'<span class="board-card__score" title="{title}: unknown">—</span>'
-    return f'<span class="board-card__score" title="{title}">{floatformat(score, "-1")}</span>'
+        return f'<span class="board-card__score" title="{title}: unknown">—</span>\n'
+    return f'<span class="board-card__score" title="{title}">{floatformat(score, "-1")}</span>\n'
+
+
+@functools.lru_cache(maxsize=64)
+def _status_badge(status: str, label: str) -> str:
+    return (
+        f'<span class="badge badge--dot item-status item-status--{html_text(status)}">'
+        f"{html_text(label)}</span>\n"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_span(css: str, title: str, value: str) -> str:
+    """A span many cards show alike (an area, an owner), built once for all of them."""
+    titled = f' title="{title}"' if title else ""
+    return f'<span class="{css}"{titled}>{html_text(value)}</span>\n'
+
+
+def _money(value: Any) -> str:
+    return compact_money(value) if value < 1000 else _compact_money(int(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _compact_money(value: int) -> str:
+    return compact_money(value)
 
 
 def _demand(card: dict[str, Any], hide_release: bool) -> str:
@@ -59,7 +84,7 @@ def _demand(card: dict[str, Any], hide_release: bool) -> str:
             "</span>"
         )
     if arr:
-        parts.append(f'<span title="ARR of the companies asking">{compact_money(arr)} ARR</span>')
+        parts.append(f'<span title="ARR of the companies asking">{_money(arr)} ARR</span>')
     if release:
         parts.append(
             f'<span class="rm-card__release" title="Target release">{_shared_text(release)}</span>'
@@ -71,40 +96,30 @@ def card_html(
     card: dict[str, Any],
     *,
     score_title: str | None,
-    remove_fields: str,
     remove_icon: str,
     hide_release: bool,
 ) -> str:
-    """One card's `<li>` (see roadmap.views.roadmaps._decorate for what `card` holds).
-    `score_title` is the primary formula's name, escaped (None: no score shown);
-    `remove_fields` the remove form's hidden fields, escaped."""
+    """One card's `<li>` (see roadmap.views.roadmaps._decorate for what `card` holds: its links
+    need no escaping, _item_urls checks). `score_title` is the primary formula's name, escaped
+    (None: no score shown)."""
     title = html_text(card["title"])
-    detail = html_text(card["detail_url"])
-    move = (
-        f' draggable="true" data-move-url="{html_text(card["move_url"])}"'
-        if card.get("move_url")
-        else ""
-    )
-    area = (
-        f'<span class="board-card__area">{_shared_text(card["area_name"])}</span>\n'
-        if card.get("area_name")
-        else ""
-    )
-    owner = (
-        f'<span class="board-card__owner" title="Owner">{_shared_text(card["owner_label"])}'
-        "</span>\n"
-        if card.get("owner_label")
-        else ""
-    )
-    score = "" if score_title is None else f"{_score(card, score_title)}\n"
+    detail = card["detail_url"]
+    move_url = card.get("move_url")
+    move = f' draggable="true" data-move-url="{move_url}"' if move_url else ""
+    area_name = card.get("area_name")
+    area = _shared_span("board-card__area", "", area_name) if area_name else ""
+    owner_label = card.get("owner_label")
+    owner = _shared_span("board-card__owner", "Owner", owner_label) if owner_label else ""
+    score = "" if score_title is None else _score(card, score_title)
     remove = ""
-    if card.get("remove_url"):
+    if remove_url := card.get("remove_url"):
+        # Submits the page's one remove form (roadmap_remove_form) to this card's URL.
         remove = (
-            f'<form class="rm-card__remove" method="post" action="{html_text(card["remove_url"])}"'
-            f' data-confirm="Take “{title}” off this roadmap? The backlog item stays.">\n'
-            f"{remove_fields}"
-            f'<button type="submit" class="icon-btn icon-btn--sm" aria-label="Remove “{title}”'
-            f' from the roadmap" title="Remove from the roadmap">{remove_icon}</button>\n</form>\n'
+            f'<button type="submit" form="{REMOVE_FORM_ID}" formaction="{remove_url}"'
+            ' class="icon-btn icon-btn--sm rm-card__remove"'
+            f' data-confirm="Take “{title}” off this roadmap? The backlog item stays."'
+            f' aria-label="Remove “{title}” from the roadmap" title="Remove from the roadmap">'
+            f"{remove_icon}</button>\n"
         )
     return (
         f'<li class="board-card rm-card" data-card data-id="{card["id"]}" data-href="{detail}"'
@@ -114,8 +129,7 @@ def card_html(
         f"{title}</a>\n{score}"
         "</div>\n"
         '<div class="board-card__meta">\n'
-        f'<span class="badge badge--dot item-status item-status--{_shared_text(card["status"])}">'
-        f"{_shared_text(str(card['status_label']))}</span>\n"
+        f"{_status_badge(card['status'], card['status_label'])}"
         f"{area}{owner}"
         "</div>\n"
         f"{_demand(card, hide_release)}{remove}"
@@ -123,25 +137,40 @@ def card_html(
     )
 
 
-def _card_options(context: template.Context, hide_release: bool) -> dict[str, Any]:
-    """What every card of a page shares: the score's title, the remove form's fields and icon."""
-    primary = context.get("primary")
-    # As {% csrf_token %} draws it: one token per page, so one field for every card.
+def _csrf_field(context: template.Context) -> str:
+    """As {% csrf_token %} draws it: one token per page, so one field for every form."""
     csrf_token = context.get("csrf_token")
-    csrf = (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{html_text(csrf_token)}">'
-        if csrf_token and str(csrf_token) != "NOTPROVIDED"
-        else ""
-    )
-    next_field = (
-        f'<input type="hidden" name="next" value="{html_text(context.get("page_url", ""))}">'
-    )
+    if csrf_token and str(csrf_token) != "NOTPROVIDED":
+        return f'<input type="hidden" name="csrfmiddlewaretoken" value="{html_text(csrf_token)}">'
+    return ""
+
+
+def _card_options(context: template.Context, hide_release: bool) -> dict[str, Any]:
+    """What every card of a page shares: the score's title, the remove button's icon."""
+    primary = context.get("primary")
     return {
         "score_title": None if primary is None else html_text(primary.name),
-        "remove_fields": f"{csrf}{next_field}\n",
         "remove_icon": icon("x", size="sm"),
         "hide_release": hide_release,
     }
+
+
+# A card's remove button submits this one form of the page (its `formaction` the card's URL):
+# a form per card repeated the csrf token and the page's address 300 times a board.
+REMOVE_FORM_ID = "rm-remove-form"
+
+
+@register.simple_tag(takes_context=True)
+def roadmap_remove_form(context: template.Context) -> SafeString:
+    """`{% roadmap_remove_form %}`: the form the cards' remove buttons submit; reads `page_url`
+    (where to come back to) and the csrf token."""
+    next_field = (
+        f'<input type="hidden" name="next" value="{html_text(context.get("page_url", ""))}">'
+    )
+    fields = f"{_csrf_field(context)}{next_field}"
+    return mark_safe(  # noqa: S308 - every value went through html_text
+        f'<form id="{REMOVE_FORM_ID}" method="post" hidden>{fields}</form>'
+    )
 
 
 @register.simple_tag(takes_context=True)
@@ -211,6 +240,63 @@ def _lanes_html(context: template.Context, lanes: list[dict[str, Any]]) -> str:
             )
         parts.append("\n            </div>\n          </section>\n        ")
     return "".join(parts)
+
+
+@register.simple_tag(takes_context=True)
+def roadmap_column_heads(context: template.Context, columns: list[Any]) -> SafeString:
+    """`{% roadmap_column_heads columns %}`: the board's column heads, each with its name, its
+    count and, for editors, its "Add an item" picker; reads `can_edit`, `roadmap`, `page_url`
+    and the csrf token. (As a loop of template tags: ~1.2 ms a page, four url tags per column.)"""
+    can_edit = context.get("can_edit")
+    picker = ""
+    if can_edit:
+        roadmap, workspace = context["roadmap"], context["workspace"]
+        kwargs = {"workspace_slug": workspace.slug, "roadmap_id": roadmap.id}
+        # What every column's picker shares: its form's target, its search URL, its fields.
+        picker = {
+            "add": html_text(reverse("roadmap:placement-add", kwargs=kwargs)),
+            "find": html_text(reverse("roadmap:item-picker", kwargs=kwargs)),
+            "csrf": _csrf_field(context),
+            "next": html_text(context.get("page_url", "")),
+            "options": context.template.engine.get_template(
+                "roadmap/_roadmap_picker_options.html"
+            ).render(template.Context({"items": None, "query": ""})),
+            "icon": icon("plus", size="sm"),
+        }
+    parts = []
+    for entry in columns:
+        column, count = entry.column, entry.count
+        name = html_text(column.name)
+        parts.append(
+            f'<div class="rm-col-head" data-column-head data-column-id="{column.id}">\n'
+            f'<h3 class="board__head" id="column-{column.id}">\n'
+            f'<span class="rm-col-head__name">{name}</span>\n'
+            f'<span class="board__count" data-count data-count-for="{column.id}"'
+            f' title="{count} item{_plural(count)}">{count}</span>\n'
+            "</h3>\n"
+        )
+        if picker:
+            parts.append(
+                '<details class="rm-picker" data-picker>\n'
+                f'<summary class="btn btn--ghost btn--sm">{picker["icon"]}Add an item</summary>\n'
+                f'<form class="rm-picker__form" method="post" action="{picker["add"]}">\n'
+                f"{picker['csrf']}\n"
+                f'<input type="hidden" name="column_id" value="{column.id}">\n'
+                f'<input type="hidden" name="next" value="{picker["next"]}">\n'
+                f'<label class="sr-only" for="find-{column.id}">Search the backlog for an item'
+                f" to add to {name}</label>\n"
+                f'<input id="find-{column.id}" type="search" name="q"'
+                ' placeholder="Search the backlog…" autocomplete="off" data-picker-find\n'
+                f' hx-get="{picker["find"]}?column_id={column.id}"\n'
+                ' hx-trigger="input changed delay:200ms, search"'
+                ' hx-target="next [data-picker-results]" hx-swap="innerHTML">\n'
+                f"<div data-picker-results>{picker['options']}</div>\n"
+                f'<button type="submit" class="btn btn--secondary btn--sm">Add to {name}</button>\n'
+                "</form>\n"
+                "</details>\n"
+            )
+        parts.append("</div>\n")
+    return mark_safe("".join(parts))  # noqa: S308 - every value went through html_text
 
 
 def _more_link(context: template.Context, cell: dict[str, Any]) -> str:

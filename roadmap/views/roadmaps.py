@@ -30,6 +30,7 @@ from pmhub.accounts.models import User
 from pmhub.core.db import querysets_read_together_compiled
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
+from pmhub.core.html import html_text
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
 from pmhub.workspaces.models import Workspace
@@ -73,6 +74,9 @@ def _item_urls(
     for key, name in names.items():
         extra = {"roadmap_id": roadmap_id} if name.startswith("roadmap:") else {}
         before, _, after = reverse(name, kwargs={**kwargs, **extra}).partition(str(_URL_ID))
+        # A slug and ids: nothing to escape, so cards put these links in HTML as they are.
+        if html_text(before) != before or html_text(after) != after:
+            raise ValueError(f"{name} would need escaping in HTML: {before}{after}")
         parts.append((key, before, after))
 
     def links(item_id: int) -> dict[str, str]:

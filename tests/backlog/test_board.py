@@ -184,10 +184,10 @@ def test_query_count_does_not_grow_with_the_columns(
             _item(workspace, f"{status} {i}", status=status)
     client = login(member)
     client.get(_url(workspace))  # warm the session
-    # session, user, membership, the primary formula, areas, members, tags, segments (the
+    # membership (+user), the primary formula, areas, members, tags, segments (the
     # filters' choices), the cards of every column with their counts (one statement), the saved
     # views, the sidebar's workspace switcher
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         response = client.get(_url(workspace))
 
     counts = _counts(response)

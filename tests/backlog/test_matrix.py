@@ -221,10 +221,10 @@ def test_query_count_does_not_grow_with_the_items(
         _item(workspace, f"Item {i}", effort=(i % 7) or None, customer_count=i)
     client = login(member)
     client.get(_url(workspace))  # warm the session
-    # session, user, membership, formulas, areas, members, tags, segments (the filters'
+    # membership (+user), formulas, areas, members, tags, segments (the filters'
     # choices), score fields (the axes), the totals, the points, the first items left out, the
     # saved views, the sidebar's workspace switcher
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(12):
         response = client.get(_url(workspace), {"y": "customers"})
 
     assert response.context["values"].total == count

@@ -124,11 +124,11 @@ def test_table_query_count_does_not_grow_with_the_page(
         _item(workspace, f"Item {i}", kind="feature")
     client = login(member)
     client.get(_url(workspace))  # warm the session
-    # session, user, membership, then one round trip for the filters' choices (areas, members,
+    # membership (+user), then one round trip for the filters' choices (areas, members,
     # tags, segments), the saved views, the primary formula and the sidebar's workspace
     # switcher, and the rows (area and owner joined; tags, scores and inputs in the same
     # statement)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         response = client.get(_url(workspace))
 
     assert len(response.context["rows"]) == size

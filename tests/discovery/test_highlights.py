@@ -351,9 +351,9 @@ def test_the_transcript_page_query_count_does_not_grow_with_highlights(
     client = login(member)
     client.get(f"{BASE}/interviews/{desk.interview.id}/")
 
-    # session; user; membership (+workspace); switcher memberships; the interview; highlights;
+    # membership (+workspace, user); switcher memberships; the interview; highlights;
     # their taggings (+tag); participants (+company); the workspace's tags.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = client.get(f"{BASE}/interviews/{desk.interview.id}/")
 
     assert len(response.context["highlights"]) == count
@@ -379,11 +379,11 @@ def test_the_feedback_page_query_count_does_not_grow_with_highlights(
     client = login(member)
     client.get(f"{BASE}/feedback/{desk.feedback.id}/")
 
-    # session; user; membership (+workspace); switcher memberships; the feedback (+customer,
+    # membership (+workspace, user); switcher memberships; the feedback (+customer,
     # company); its taggings (+tag); its pending suggestions (+tag); highlights; their taggings
     # (+tag); the workspace's tags; insights to link; insights citing it; backlog items citing
     # it (+item).
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(11):
         response = client.get(f"{BASE}/feedback/{desk.feedback.id}/")
 
     assert len(response.context["highlights"]) == count

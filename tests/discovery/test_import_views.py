@@ -257,9 +257,9 @@ def test_import_list_runs_a_fixed_number_of_queries(
     client = login(member)
     client.get(_url("import-list", workspace))  # Warm the session.
 
-    # session, user, membership+workspace, count, the switcher's memberships, page of jobs with
+    # membership (+workspace, user), count, the switcher's memberships, page of jobs with
     # their creators
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get(_url("import-list", workspace))
 
     assert response.status_code == 200

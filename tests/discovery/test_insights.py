@@ -139,9 +139,9 @@ def test_the_list_query_count_does_not_grow_with_insights(
     client = login(member)
     client.get(f"{BASE}/insights/")
 
-    # session; user; membership (+workspace); switcher memberships; page count; the insights
+    # membership (+workspace, user); switcher memberships; page count; the insights
     # (reach is stored on the row: nothing counted per row).
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get(f"{BASE}/insights/")
 
     assert len(response.context["page"].object_list) == insights
@@ -381,10 +381,10 @@ def test_the_insight_page_query_count_does_not_grow_with_evidence(
     client = login(member)
     client.get(f"{BASE}/insights/{desk.insight.id}/")
 
-    # session; user; membership (+workspace); switcher memberships; the insight; its author; its
+    # membership (+workspace, user); switcher memberships; the insight; its author; its
     # evidence (+feedback, highlight, transcript, customers, companies, who linked); the
     # customers behind it; the trend's weekly counts; the backlog items citing it (+item).
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(8):
         response = client.get(f"{BASE}/insights/{desk.insight.id}/")
 
     assert len(response.context["evidence"]) == 2 * pieces

@@ -58,9 +58,9 @@ def test_the_list_query_count_does_not_grow_with_interviews(
     client = login(member)
     client.get(f"{BASE}/interviews/")
 
-    # session; user; membership (+workspace); switcher memberships; page count; interviews with
+    # membership (+workspace, user); switcher memberships; page count; interviews with
     # highlight counts; their participants (+company).
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         response = client.get(f"{BASE}/interviews/")
 
     assert len(response.context["page"].object_list) == interviews

@@ -78,12 +78,12 @@ def test_company_list_query_count_is_constant(workspace, member, login, django_a
     client.get(_url(workspace, "company-list"))
     for i in range(3):
         _customer(workspace, email=f"c{i}@x.test", company=_company(workspace, f"C{i}", f"c{i}.x"))
-    # session, user, membership, paginator count, rows with customer counts, switcher
-    with django_assert_num_queries(6):
+    # membership (+user), paginator count, rows with customer counts, switcher
+    with django_assert_num_queries(4):
         client.get(_url(workspace, "company-list"))
     for i in range(3, 20):
         _customer(workspace, email=f"c{i}@x.test", company=_company(workspace, f"C{i}", f"c{i}.x"))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get(_url(workspace, "company-list"))
     assert len(response.context["page"].object_list) == 20
 
@@ -168,12 +168,12 @@ def test_customer_list_query_count_is_constant(workspace, member, login, django_
     company = _company(workspace)
     for i in range(2):
         _customer(workspace, email=f"c{i}@x.test", company=company)
-    # session, user, membership, paginator count, rows (+company joined, counts), switcher
-    with django_assert_num_queries(6):
+    # membership (+user), paginator count, rows (+company joined, counts), switcher
+    with django_assert_num_queries(4):
         client.get(_url(workspace, "customer-list"))
     for i in range(2, 15):
         _customer(workspace, email=f"c{i}@x.test", company=company)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         client.get(_url(workspace, "customer-list"))
 
 
@@ -282,12 +282,12 @@ def test_company_page_query_count_does_not_grow_with_its_customers(
     client = login(member)
     client.get(_url(workspace, "company-detail", company_id=company.id))
     _said(workspace, _customer(workspace, company=company), "first")
-    # session, user, membership, company, feedback rows, their taggings, customers with counts,
+    # membership (+user), company, feedback rows, their taggings, customers with counts,
     # the trend's weekly counts, switcher
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         client.get(_url(workspace, "company-detail", company_id=company.id))
     for i in range(5):
         _said(workspace, _customer(workspace, email=f"p{i}@x.test", company=company), f"n{i}")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = client.get(_url(workspace, "company-detail", company_id=company.id))
     assert len(response.context["customers"]) == 6

@@ -751,15 +751,15 @@ def test_inbox_query_count_stays_constant_with_suggestions(
     client.get(_url(workspace, "index"))
     for i in range(3):
         _suggest(workspace, _feedback(workspace, f"a {i}", minutes=i), tag)
-    # session, user, membership, tags, segments, rows, taggings, suggestions, insights, switcher
-    with django_assert_num_queries(10):
+    # membership (+user), tags, segments, rows, taggings, suggestions, insights, switcher
+    with django_assert_num_queries(8):
         client.get(_url(workspace, "index"))
     other = services.tag_create(workspace=workspace, actor=None, name="Other")
     for i in range(20):
         item = _feedback(workspace, f"b {i}", minutes=10 + i)
         _suggest(workspace, item, tag)
         _suggest(workspace, item, other, confidence=0.3)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(8):
         response = client.get(_url(workspace, "index"))
     assert len(response.context["rows"]) == 23
     first = response.context["rows"][0]
@@ -849,15 +849,15 @@ def test_tagging_page_query_count_is_constant(
     client = login(member)
     client.get(_url(workspace, "tagging"))
     _classifier(workspace, 1, metrics={str(tag.id): {"precision": 1, "recall": 1, "support": 9}})
-    # session, user, membership, versions, tags, taggings by origin, pending suggestions,
+    # membership (+user), versions, tags, taggings by origin, pending suggestions,
     # re-tag jobs, labels (2), switcher
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         client.get(_url(workspace, "tagging"))
     for i in range(5):
         extra = services.tag_create(workspace=workspace, actor=None, name=f"T{i}")
         _suggest(workspace, _feedback(workspace, f"x {i}", minutes=i), extra)
         TaggingJob.objects.create(workspace=workspace, kind="retag")
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         client.get(_url(workspace, "tagging"))
 
 

@@ -78,12 +78,12 @@ def test_tag_list_query_count_is_constant(workspace, member, login, django_asser
     client = login(member)
     client.get(_url(workspace, "tag-list"))
     _tagged(workspace, _tag(workspace, "One", group="A"))
-    # session, user, membership, tags with counts, switcher
-    with django_assert_num_queries(5):
+    # membership (+user), tags with counts, switcher
+    with django_assert_num_queries(3):
         client.get(_url(workspace, "tag-list"))
     for i in range(10):
         _tagged(workspace, _tag(workspace, f"T{i}", group=f"G{i % 3}"))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         client.get(_url(workspace, "tag-list"))
 
 
@@ -249,14 +249,14 @@ def test_tag_page_query_count_does_not_grow_with_its_links(
     client.get(_url(workspace, "tag-detail", tag_id=tag.id))
     _tagged(workspace, tag)
     _highlight(workspace, tag)
-    # session, user, membership, tag, feedback rows, their taggings, highlights, their taggings,
+    # membership (+user), tag, feedback rows, their taggings, highlights, their taggings,
     # the trend's weekly counts, the tag's rules, the segments of the rule form, switcher
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         client.get(_url(workspace, "tag-detail", tag_id=tag.id))
     for i in range(5):
         _tagged(workspace, tag, f"more {i}")
         _highlight(workspace, tag, f"quote number {i}")
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         response = client.get(_url(workspace, "tag-detail", tag_id=tag.id))
     assert len(response.context["feedback"]) == 6
     assert len(response.context["highlights"]) == 6

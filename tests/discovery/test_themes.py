@@ -396,9 +396,9 @@ def test_the_page_query_count_is_fixed(workspace, member, login, django_assert_n
     client = login(member)
     client.get(f"{BASE}/themes/")
 
-    # session; user; membership (+workspace); switcher memberships; the latest run; the
+    # membership (+workspace, user); switcher memberships; the latest run; the
     # accepted candidates' tags; the untagged count.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         response = client.get(f"{BASE}/themes/")
 
     assert response.status_code == 200

@@ -276,6 +276,15 @@ def test_pm_adds_an_item_from_the_search_and_groups_by_area(
     page.locator(".rm-columns-admin").screenshot(path=screenshots / "roadmap-settings-columns.png")
     page.get_by_role("link", name="Board").click()
     expect(_column(page, "Someday").locator("[data-card]")).to_have_count(3)
+
+    # A card's remove button submits the page's one remove form to that card's URL, after
+    # asking; the item stays in the backlog.
+    card = _column(page, "Someday").locator("[data-card]", has_text="Usage-based pricing")
+    card.hover()
+    page.once("dialog", lambda dialog: dialog.accept())
+    card.get_by_role("button", name="Remove “Usage-based pricing” from the roadmap").click()
+    expect(page.get_by_role("status").filter(has_text="off this roadmap")).to_be_visible()
+    expect(_column(page, "Someday").locator("[data-card]")).to_have_count(2)
     assert console_errors == []
 
 

@@ -82,12 +82,12 @@ def test_pages_in_constant_queries(workspace, member, admin, viewer, login, obje
     _grow(workspace, member, other, 2)
     many_detail, page = _queries(client, detail)
     many_list, listed = _queries(client, listing)
-    # session, user, membership, the layout's memberships; objective with owner, its key
-    # results; histories; links, the items, their evidence
-    assert many_detail == few_detail == 10
-    # session, user, membership, the layout's memberships; objectives, their key results;
-    # archived count
-    assert many_list == few_list == 7
+    # membership (with the user; the session comes from the cache), the layout's
+    # memberships; objective with owner, its key results; histories; links, the items, their
+    # evidence
+    assert many_detail == few_detail == 8
+    # membership, the layout's memberships; objectives, their key results; archived count
+    assert many_list == few_list == 5
     html = page.content.decode()
     assert html.count('class="okr-krcard"') == 5
     assert html.count("<circle") == 10

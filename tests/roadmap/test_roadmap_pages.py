@@ -752,12 +752,13 @@ def test_pages_take_the_same_statements_for_5_and_50_cards(
         )
     assert counts[0] == counts[1]
     # The first page of the session also saves the session (savepoint, update, release); then
-    # session, user, membership; in one round trip the roadmap, its columns, the filters'
-    # areas, tags and members, the primary formula and the sidebar's memberships; then the
-    # board's cards (the timeline's bars; the release plan's releases and cards).
-    fixed = 3 + 3 + 1
+    # membership with its user (the session comes from the cache); in one round trip the
+    # roadmap, its columns, the filters' areas, tags and members, the primary formula and the
+    # sidebar's memberships; then the board's cards (the timeline's bars; the release plan's
+    # releases and cards).
+    fixed = 3 + 1 + 1
     assert counts[0][0] == fixed + (2 if kind == "release_plan" else 1)
-    # History: session, user, membership, the roadmap, the sidebar, one page of events.
-    assert counts[0][1] == 6
-    # The list: session, user, membership, the sidebar, the roadmaps with their counts.
-    assert counts[0][2] == 5
+    # History: membership (with its user), the roadmap, the sidebar, one page of events.
+    assert counts[0][1] == 4
+    # The list: membership (with its user), the sidebar, the roadmaps with their counts.
+    assert counts[0][2] == 3

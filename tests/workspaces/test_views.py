@@ -78,9 +78,9 @@ def test_members_page_query_count_does_not_grow_with_members(
     client = login(admin)
     client.get("/w/acme/settings/members/")  # the first visit also stores last_workspace
 
-    # session; user; membership (+workspace); members (+user); open invitations (+inviter);
+    # membership (+workspace, user); members (+user); open invitations (+inviter);
     # the switcher's memberships (+workspace).
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get("/w/acme/settings/members/")
 
     assert len(response.context["members"]) == extra_members + 1
@@ -316,9 +316,9 @@ def test_the_audit_log_query_count_does_not_grow_with_events(
     client = login(admin)
     client.get("/w/acme/settings/audit/")
 
-    # session; user; membership (+workspace); event count; event page (+actor); distinct
+    # membership (+workspace, user); event count; event page (+actor); distinct
     # actions; members (+user); the switcher's memberships (+workspace).
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         response = client.get("/w/acme/settings/audit/")
 
     assert len(_listed(response)) == renames
