@@ -382,14 +382,18 @@ def roadmap_board(
     if columns is None:
         columns = roadmap_columns(workspace=workspace, roadmap=roadmap)
     by_column: dict[int, BoardColumn] = {c.id: BoardColumn(c, 0, []) for c in columns}
-    names = [_card_key(field) for field in _card_fields(with_objective)]
+    # column_count first, the placement's id (only to order ties) last: both stay on the card.
+    names = (
+        "column_count",
+        *(_card_key(field) for field in _card_fields(with_objective)),
+        "placement_id",
+    )
     for row in _board_rows(workspace, roadmap, filters, with_objective, page_size):
-        # column_count first, the placement's id (only to order ties) last.
-        column_count, card = row[0], dict(zip(names, row[1:-1], strict=True))
+        card = dict(zip(names, row, strict=True))
         column = by_column.get(card["column_id"])
         if column is None:  # a column deleted between the two statements
             continue
-        column.count = column_count
+        column.count = card["column_count"]
         column.cards.append(card)
     return list(by_column.values())
 

@@ -68,7 +68,10 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "builtins": ["pmhub.core.templatetags.pmhub_icons"],
+            "builtins": [
+                "pmhub.core.templatetags.pmhub_icons",
+                "pmhub.core.templatetags.pmhub_urls",
+            ],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

@@ -66,8 +66,9 @@ def _item(request: HttpRequest, item_id: int) -> Item:
 
 def _item_urls(
     workspace_slug: str, roadmap_id: int | None = None, **names: str
-) -> Callable[[int], dict[str, str]]:
-    """A function giving an item's links (key -> URL) for `names` (key -> URL name)."""
+) -> Callable[[dict[str, Any], int], None]:
+    """A function setting a card's (or any dict's) links to an item, key -> URL, for `names`
+    (key -> URL name)."""
     kwargs: dict[str, Any] = {"workspace_slug": workspace_slug, "item_id": _URL_ID}
     # Each URL split around the placeholder once, so a card's links are two joins each.
     parts = []
@@ -79,8 +80,9 @@ def _item_urls(
             raise ValueError(f"{name} would need escaping in HTML: {before}{after}")
         parts.append((key, before, after))
 
-    def links(item_id: int) -> dict[str, str]:
-        return {key: f"{before}{item_id}{after}" for key, before, after in parts}
+    def links(card: dict[str, Any], item_id: int) -> None:
+        for key, before, after in parts:
+            card[key] = f"{before}{item_id}{after}"
 
     return links
 
@@ -89,10 +91,12 @@ _STATUS_LABELS = dict(Item.Status.choices)
 _KIND_LABELS = dict(Item.Kind.choices)
 
 
-def _decorate(cards: Iterable[dict[str, Any]], links: Callable[[int], dict[str, str]]) -> None:
+def _decorate(
+    cards: Iterable[dict[str, Any]], links: Callable[[dict[str, Any], int], None]
+) -> None:
     """What a card shows beyond its row: labels, the owner's name, its links."""
     for card in cards:
-        card.update(links(card["id"]))
+        links(card, card["id"])
         card["status_label"] = _STATUS_LABELS[card["status"]]
         card["kind_label"] = _KIND_LABELS[card["kind"]]
         card["owner_label"] = card.get("owner_name") or card.get("owner_email") or ""
@@ -1017,7 +1021,10 @@ def roadmap_history(request: HttpRequest, roadmap_id: int) -> HttpResponse:
         older_url = f"?{query.urlencode()}"
     links = _item_urls(request.workspace.slug, detail_url="backlog:item-detail")
     for event in events:
-        event.detail_url = links(event.item_id)["detail_url"] if event.item_id else ""
+        event_links: dict[str, Any] = {"detail_url": ""}
+        if event.item_id:
+            links(event_links, event.item_id)
+        event.detail_url = event_links["detail_url"]
         event.change = _event_change(event)
     return render(
         request,
