@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from django.urls import path
-
-from docs import views
+from docs.views import documents, history, release_notes, review, templates
 
 app_name = "docs"
 
-# Mounted under /w/<workspace_slug>/docs/.
+# Mounted under /w/<workspace_slug>/docs/. Each views module declares its own routes.
 urlpatterns = [
-    path("", views.index, name="index"),
+    *documents.urlpatterns,
+    *history.urlpatterns,
+    *review.urlpatterns,
+    *release_notes.urlpatterns,
+    *templates.urlpatterns,
 ]

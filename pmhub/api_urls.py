@@ -33,4 +33,5 @@ urlpatterns = [
     path("workspaces/<slug:workspace_slug>/", include("discovery.api.urls")),
     path("workspaces/<slug:workspace_slug>/", include("backlog.api.urls")),
     path("workspaces/<slug:workspace_slug>/", include("roadmap.api.urls")),
+    path("workspaces/<slug:workspace_slug>/", include("docs.api.urls")),
 ]

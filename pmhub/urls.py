@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
     path("share/", include("roadmap.share_urls")),
+    path("changelog/", include("docs.public_urls")),
     path("api/v1/", include("pmhub.api_urls")),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
     path(

@@ -229,6 +229,36 @@ def _roadmap_objects(workspace, actor, item_id: int) -> dict[str, int | str]:
     }
 
 
+def _docs_objects(workspace, actor, item_id: int) -> dict[str, int]:
+    """One docs object of each kind in `workspace`, by the URL argument naming it. Routes of
+    the docs app name their arguments after these (`document_id`, `number`, ...)."""
+    from docs import services as docs
+    from docs.models import Comment, DocumentLink, Reviewer
+
+    templates = docs.templates_ensure(workspace=workspace)
+    document = docs.document_create(
+        workspace=workspace, actor=actor, kind="prd", title="Exports PRD", template=templates[0]
+    )
+    docs.document_save(
+        workspace=workspace, actor=actor, document=document, base_version=1,
+        title="Exports PRD", body=f"Cites [[item:{item_id}]]", summary="Second",
+    )  # fmt: skip
+    link = DocumentLink.objects.create(workspace=workspace, document=document, item_id=item_id)
+    comment = Comment.objects.create(
+        workspace=workspace, document=document, author=actor, body="Why?", on_version=2
+    )
+    reviewer = Reviewer.objects.create(workspace=workspace, document=document, user=actor)
+    return {
+        "document_id": document.id,
+        "number": 1,
+        "other_number": 2,
+        "template_id": templates[0].id,
+        "link_id": link.id,
+        "comment_id": comment.id,
+        "reviewer_id": reviewer.id,
+    }
+
+
 @pytest.fixture
 def world(workspace, other_workspace, admin, member, outsider):
     """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
@@ -245,6 +275,7 @@ def world(workspace, other_workspace, admin, member, outsider):
         **discovery,
         **backlog,
         **_roadmap_objects(workspace, member, backlog["item_id"]),
+        **_docs_objects(workspace, member, backlog["item_id"]),
         "workspace_slug": workspace.slug,
         "member_id": Membership.objects.for_workspace(workspace).get(user=member).id,
         "invitation_id": invitation.id,
