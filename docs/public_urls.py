@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from docs.views import changelog
+
 app_name = "changelog"
 
-urlpatterns: list = []
+urlpatterns = [*changelog.urlpatterns]

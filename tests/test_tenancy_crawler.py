@@ -248,6 +248,15 @@ def _docs_objects(workspace, actor, item_id: int) -> dict[str, int]:
         workspace=workspace, document=document, author=actor, body="Why?", on_version=2
     )
     reviewer = Reviewer.objects.create(workspace=workspace, document=document, user=actor)
+    # The public changelog (changelog:*) on, with one published release note to read.
+    from docs.changelog import changelog_update
+
+    changelog_update(workspace=workspace, is_public=True, title="Acme changelog")
+    notes = docs.document_create(
+        workspace=workspace, actor=actor, kind="release_notes", title="Notes", body="Faster"
+    )
+    for status in ("in_review", "approved", "published"):
+        docs.document_set_status(workspace=workspace, actor=actor, document=notes, status=status)
     return {
         "document_id": document.id,
         "number": 1,
@@ -256,6 +265,8 @@ def _docs_objects(workspace, actor, item_id: int) -> dict[str, int]:
         "link_id": link.id,
         "comment_id": comment.id,
         "reviewer_id": reviewer.id,
+        "changelog_slug": workspace.slug,
+        "entry_id": notes.id,
     }
 
 
