@@ -10,6 +10,7 @@ it: the sanitizer never sees, and so never has to allow, the markup of a referen
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Mapping
 
 import nh3
@@ -21,8 +22,10 @@ from markdown_it.rules_inline import StateInline
 REFERENCE_KINDS = ("item", "insight", "highlight")
 _REFERENCE = re.compile(r"\[\[(item|insight|highlight):(\d{1,18})\]\]")
 # Private-use characters: stripped from every source text, so only the parser makes markers.
+# An entity (`&#xE000;`) still decodes to one, so a marker also carries a nonce drawn for each
+# render: text that decodes to something marker-shaped never has it and stays inert.
 _OPEN, _CLOSE = "\ue000", "\ue001"
-_MARKER = re.compile(f"{_OPEN}(item|insight|highlight):(\\d{{1,18}}){_CLOSE}")
+_MARKER = re.compile(f"{_OPEN}([0-9a-f]{{16}})(item|insight|highlight):(\\d{{1,18}}){_CLOSE}")
 _PRIVATE = re.compile(f"[{_OPEN}{_CLOSE}]")
 
 Reference = tuple[str, int]
@@ -52,7 +55,7 @@ _md.inline.ruler.before("link", "pmhub_reference", _reference_rule)
 _md.add_render_rule(
     "pmhub_reference",
     lambda self, tokens, idx, options, env: (
-        f"{_OPEN}{tokens[idx].meta['kind']}:{tokens[idx].meta['id']}{_CLOSE}"
+        f"{_OPEN}{env['nonce']}{tokens[idx].meta['kind']}:{tokens[idx].meta['id']}{_CLOSE}"
     ),
 )
 
@@ -92,10 +95,12 @@ def _task(match: re.Match[str]) -> str:
 
 def references_in(text: str) -> list[Reference]:
     """The live references of a Markdown text, in order, each once (code excluded)."""
-    html = _md.render(_PRIVATE.sub("", text or ""))
+    nonce = secrets.token_hex(8)
+    html = _md.render(_PRIVATE.sub("", text or ""), {"nonce": nonce})
     seen: dict[Reference, None] = {}
     for match in _MARKER.finditer(html):
-        seen[(match.group(1), int(match.group(2)))] = None
+        if match.group(1) == nonce:
+            seen[(match.group(2), int(match.group(3)))] = None
     return list(seen)
 
 
@@ -103,15 +108,22 @@ def render_markdown(text: str, references: Resolver | None = None) -> SafeString
     """Markdown to safe HTML. Raw HTML in the source is escaped, then the output is sanitized.
     Live references are drawn by `references` (one call with all of them, so a caller reads
     their targets in constant queries); without it they stay as their literal text."""
-    html = str(sanitize_html(_md.render(_PRIVATE.sub("", text or ""))))
+    nonce = secrets.token_hex(8)
+    html = str(sanitize_html(_md.render(_PRIVATE.sub("", text or ""), {"nonce": nonce})))
     html = _TASK.sub(_task, html)
     if _OPEN not in html:
         return mark_safe(html)  # noqa: S308 - sanitized above; task boxes are ours
-    found = list(dict.fromkeys((m.group(1), int(m.group(2))) for m in _MARKER.finditer(html)))
-    drawn = references(found) if references is not None else {}
+    found = list(
+        dict.fromkeys(
+            (m.group(2), int(m.group(3))) for m in _MARKER.finditer(html) if m.group(1) == nonce
+        )
+    )
+    drawn = references(found) if references is not None and found else {}
 
     def draw(match: re.Match[str]) -> str:
-        key = (match.group(1), int(match.group(2)))
+        if match.group(1) != nonce:  # decoded from entities in the text: shown as plain text
+            return _PRIVATE.sub("", match.group(0))
+        key = (match.group(2), int(match.group(3)))
         return drawn.get(key) or escape(f"[[{key[0]}:{key[1]}]]")
 
     return mark_safe(_MARKER.sub(draw, html))  # noqa: S308 - sanitized; chips escape their own values
