@@ -136,7 +136,8 @@ def test_index_shows_published_release_notes_newest_first_and_nothing_else(
 
     html = client.get(_index()).content.decode()
 
-    assert "Acme updates" in html and "What shipped." in html
+    assert "Acme updates" in html
+    assert "What shipped." in html
     assert html.index(newer.title) < html.index(older.title)
     assert "CSV export 2026.12" in html
     assert "Exports time out 2026.12" in html  # the insight, drawn as text
@@ -160,7 +161,8 @@ def test_references_deleted_or_of_another_workspace_show_as_text(
 
     html = client.get(_entry(notes.id)).content.decode()
 
-    assert "<s>Gone insight</s>" in html and "deleted" in html
+    assert "<s>Gone insight</s>" in html
+    assert "deleted" in html
     assert "not found" in html
     assert "Globex secret" not in html
 
