@@ -112,7 +112,8 @@ def render_markdown(text: str, references: Resolver | None = None) -> SafeString
     html = str(sanitize_html(_md.render(_PRIVATE.sub("", text or ""), {"nonce": nonce})))
     html = _TASK.sub(_task, html)
     if _OPEN not in html:
-        return mark_safe(html)  # noqa: S308 - sanitized above; task boxes are ours
+        # A lone private-use character decoded from an entity: dropped, as in the source.
+        return mark_safe(_PRIVATE.sub("", html))  # noqa: S308 - sanitized; task boxes are ours
     found = list(
         dict.fromkeys(
             (m.group(2), int(m.group(3))) for m in _MARKER.finditer(html) if m.group(1) == nonce
@@ -121,9 +122,10 @@ def render_markdown(text: str, references: Resolver | None = None) -> SafeString
     drawn = references(found) if references is not None and found else {}
 
     def draw(match: re.Match[str]) -> str:
-        if match.group(1) != nonce:  # decoded from entities in the text: shown as plain text
-            return _PRIVATE.sub("", match.group(0))
+        if match.group(1) != nonce:  # decoded from entities in the text: plain text
+            return match.group(0)
         key = (match.group(2), int(match.group(3)))
         return drawn.get(key) or escape(f"[[{key[0]}:{key[1]}]]")
 
-    return mark_safe(_MARKER.sub(draw, html))  # noqa: S308 - sanitized; chips escape their own values
+    html = _PRIVATE.sub("", _MARKER.sub(draw, html))
+    return mark_safe(html)  # noqa: S308 - sanitized; chips escape their own values
