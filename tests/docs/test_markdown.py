@@ -126,3 +126,8 @@ def test_a_reference_like_token_with_an_attribute_payload_is_plain_text():
     assert references_in(source) == []
     # Text between tags, never inside one.
     assert html == '<p>[[item:1" onmouseover="alert(1)]]</p>\n'
+
+
+def test_a_lone_private_use_character_from_an_entity_is_dropped():
+    assert str(render_markdown("a&#xE000;b&#xE001;c")) == "<p>abc</p>\n"
+    assert "\ue000" not in str(render_markdown("&#xE000;item:1&#xE001; [[item:2]]", _chips))
