@@ -126,6 +126,35 @@ def comment_get(*, workspace: Workspace, document: Document, comment_id: int) ->
     )
 
 
+def decision_records_for_item(*, workspace: Workspace, item_id: int) -> list[Document]:
+    """The decision records concerning an item: linked to it, or citing it (`[[item:12]]`),
+    each with the record superseding it. One query."""
+    from django.db.models import Q
+
+    from docs.models import DocumentLink, Reference
+
+    linked = DocumentLink.objects.for_workspace(workspace).filter(item_id=item_id)
+    cited = Reference.objects.for_workspace(workspace).filter(
+        target=Reference.Target.ITEM, target_id=item_id
+    )
+    return list(
+        Document.objects.for_workspace(workspace)
+        .filter(kind=Document.Kind.DECISION)
+        .filter(Q(id__in=linked.values("document_id")) | Q(id__in=cited.values("document_id")))
+        .select_related("superseded_by")
+        .only(
+            "id",
+            "title",
+            "status",
+            "decision_status",
+            "updated_at",
+            "superseded_by__id",
+            "superseded_by__title",
+        )  # fmt: skip
+        .order_by("-updated_at", "-id")
+    )
+
+
 def _role_of(workspace: Workspace, user: User) -> str | None:
     return (
         Membership.objects.for_workspace(workspace)

@@ -23,6 +23,7 @@ from backlog.models import Item, ItemCustomer
 from backlog.views.scoring import scores_context
 from backlog.views.table import item_url
 from discovery import selectors as discovery
+from docs.review import decision_records_for_item
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.core.markdown import render_markdown
@@ -151,6 +152,8 @@ def _context(request: HttpRequest, item: Item, **overrides: Any) -> dict[str, An
         "edit_open": False,
         "conflict": None,
         "status_form": ItemStatusForm(initial={"status": item.status}),
+        # Decision records linked to the item or citing it, with their superseding record.
+        "decisions": decision_records_for_item(workspace=workspace, item_id=item.id),
     }
     if "scores" not in overrides:
         context.update(scores_context(workspace, item))

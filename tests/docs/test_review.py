@@ -274,3 +274,55 @@ def test_review_panel_queries_are_constant(
     # the comments, the members for the reviewer picker.
     response = _panel_queries(workspace, member, login, django_assert_num_queries, 6)
     assert response.content.decode().count('<li class="comment-thread') == size
+
+
+# --- decision records on the item page ----------------------------------------------------------
+def test_the_item_page_lists_the_decision_records_concerning_it(
+    workspace, other_workspace, member, viewer, login
+):
+    from backlog import services as backlog
+    from docs.services import document_link_add, document_update_details
+
+    item = backlog.item_create(workspace=workspace, actor=None, title="Offline mode")
+    linked = document_create(workspace=workspace, actor=member, kind="decision", title="Use SQLite")
+    document_link_add(workspace=workspace, document=linked, item_id=item.id)
+    cited = document_create(
+        workspace=workspace, actor=member, kind="decision", title="Sync with CRDTs",
+        body=f"Concerns [[item:{item.id}]].",
+    )  # fmt: skip
+    document_update_details(
+        workspace=workspace, document=linked, decision_status="superseded", superseded_by=cited
+    )
+    document_update_details(workspace=workspace, document=cited, decision_status="accepted")
+    document_create(
+        workspace=workspace, actor=member, kind="prd", title="Offline PRD",
+        body=f"[[item:{item.id}]]",
+    )  # fmt: skip
+    document_create(
+        workspace=other_workspace, actor=None, kind="decision", title="Globex secret",
+        body=f"[[item:{item.id}]]",
+    )  # fmt: skip
+
+    response = login(viewer).get(_url(workspace, "backlog:item-detail", item_id=item.id))
+
+    html = response.content.decode()
+    section = html.split('id="decisions"')[1].split("</section>")[0]
+    assert "Use SQLite" in section
+    assert "Sync with CRDTs" in section
+    assert "Superseded" in section
+    assert "Accepted" in section
+    assert section.count(_url(workspace, "docs:document-detail", document_id=cited.id)) == 2
+    assert "Offline PRD" not in section
+    assert "Globex secret" not in html
+    records = review.decision_records_for_item(workspace=workspace, item_id=item.id)
+    assert {r.title for r in records} == {"Use SQLite", "Sync with CRDTs"}
+
+
+def test_an_item_without_decisions_says_where_they_come_from(workspace, viewer, login):
+    from backlog import services as backlog
+
+    item = backlog.item_create(workspace=workspace, actor=None, title="Offline mode")
+
+    html = login(viewer).get(_url(workspace, "backlog:item-detail", item_id=item.id))
+
+    assert "Decision records linked to this item or citing it show here." in html.content.decode()
