@@ -10,6 +10,7 @@ from django.db import transaction
 
 from backlog.demo import demo_backlog_create
 from discovery.demo import demo_discovery_create
+from docs.demo import demo_docs_create
 from pmhub.accounts.models import User
 from pmhub.accounts.services import user_create
 from pmhub.workspaces.models import Workspace
@@ -53,4 +54,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"demo backlog: {items} items with their evidence")
             if demo_roadmap_create(workspace=membership.workspace, actor=user):
                 self.stdout.write("demo roadmaps: a board, a timeline, releases and objectives")
+            if demo_docs_create(workspace=membership.workspace, actor=user):
+                self.stdout.write("demo docs: a PRD, a decision record, an update, release notes")
         self.stdout.write(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} ({Role.ADMIN.label})")
