@@ -9,7 +9,7 @@ owners, reviewers and comments never do.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -118,7 +118,13 @@ def _entries(workspace: Workspace, documents: list[Document]) -> list[Entry]:
     target across them all, one of the titles their Reference rows kept."""
     cited = {doc.id: references_in(doc.body) for doc in documents}
     every = sorted({ref for refs in cited.values() for ref in refs})
-    targets = targets_read(workspace=workspace, references=every) if every else {}
+    # The public sees a target's title only: its status (an insight's "Draft") is internal.
+    targets = {
+        ref: replace(target, status="", status_label="")
+        for ref, target in (
+            targets_read(workspace=workspace, references=every) if every else {}
+        ).items()
+    }
     known: dict[tuple[int, tuple[str, int]], str] = {}
     if every:
         for document_id, target, target_id, title in (

@@ -72,7 +72,8 @@ def release_notes_markdown(*, workspace: Workspace, release: Release) -> str:
         .only("id", "title", "description", "area__name", "rank")
         .order_by("rank", "id")
     )
-    lines = [f"# {_markdown_title(release.name)}", ""]
+    # The document's title names the release: the body starts with what shipped.
+    lines: list[str] = []
     if release.description.strip():
         lines += [one_line(release.description, 400), ""]
     if not items:

@@ -147,6 +147,7 @@ def test_index_shows_published_release_notes_newest_first_and_nothing_else(
     assert "/w/acme" not in html
     assert "bob@acme.test" not in html
     assert 'class="ref ref--insight"' in html
+    assert "ref__status" not in html  # the insight's status ("Draft") is internal
 
 
 def test_references_deleted_or_of_another_workspace_show_as_text(

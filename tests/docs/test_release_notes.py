@@ -101,8 +101,6 @@ def test_draft_groups_shipped_items_by_area_with_the_insights_they_answer(worksp
         "release_notes", "draft", release.id, "Release notes: 2026.12",
     )  # fmt: skip
     assert notes.body == (
-        "# 2026.12\n"
-        "\n"
         "## Billing\n"
         "\n"
         "- **Invoices in EUR**: Pay in euros\n"
@@ -158,7 +156,7 @@ def test_an_empty_release_gets_a_draft_that_says_so(workspace, member):
 
     notes = release_notes_draft(workspace=workspace, actor=member, release=release)
 
-    assert notes.body.startswith("# 2026.12\n\n_No shipped items in this release yet._")
+    assert notes.body.startswith("_No shipped items in this release yet._")
     assert "Still planned" not in notes.body
 
 
