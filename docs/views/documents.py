@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import path, reverse
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -210,8 +211,10 @@ def _detail_context(request: HttpRequest, document: Document, **overrides: Any) 
     context: dict[str, Any] = {
         "document": document,
         "body_html": document_html(workspace=workspace, body=document.body, known_titles=known),
+        # chip_html escapes every value it draws (html_text): its markup is ours.
         "referenced": [
-            chip_html(key, targets.get(key), known_title=known.get(key, "")) for key in keys
+            mark_safe(chip_html(key, targets.get(key), known_title=known.get(key, "")))  # noqa: S308
+            for key in keys
         ],
         "links": selectors.document_link_list(workspace=workspace, document=document),
         "moves": _moves(document) if can_edit else [],

@@ -264,6 +264,13 @@
       refreshMenu();
     });
     textarea.addEventListener("click", refreshMenu);
+    // The preview follows the textarea's scroll, so the part being written is in view.
+    textarea.addEventListener("scroll", function () {
+      var room = textarea.scrollHeight - textarea.clientHeight;
+      var ratio = room > 0 ? textarea.scrollTop / room : 0;
+      var pane = preview.closest(".doc-editor__preview") || preview;
+      pane.scrollTop = ratio * (pane.scrollHeight - pane.clientHeight);
+    });
     textarea.addEventListener("blur", function () { window.setTimeout(closeMenu, 150); });
 
     textarea.addEventListener("keydown", function (event) {

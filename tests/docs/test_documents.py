@@ -153,7 +153,10 @@ def test_detail_renders_live_references_and_a_deleted_one_as_deleted(workspace, 
     assert "ref--deleted" in html
     assert "Old idea" in html
     assert "ref--missing" in html
-    assert "Referenced" in html
+    referenced = html.split('class="doc-refs"', 1)[1].split("</ul>", 1)[0]
+    assert '<span class="ref ref--item"' in referenced
+    assert "ref--deleted" in referenced
+    assert "&lt;span" not in referenced
 
 
 def test_detail_escapes_user_markdown(workspace, member, login):

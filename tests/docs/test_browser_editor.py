@@ -1,0 +1,102 @@
+"""A PM writes a PRD in Chromium: from the shipped template, a `[[` reference chosen from the
+autocomplete, seen in the live preview, saved with Ctrl-S, then the history and the diff."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from backlog import services as backlog
+from docs.models import Document, Revision
+from pmhub.workspaces.roles import Role
+from tests.backlog.browser_support import log_in, shoot
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def console_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+@pytest.fixture
+def desk():
+    workspace = WorkspaceFactory(name="Acme", slug="acme")
+    user = UserFactory(email="pm@acme.test", name="Pat Manager")
+    MembershipFactory(user=user, workspace=workspace, role=Role.EDITOR)
+    item = backlog.item_create(workspace=workspace, actor=user, title="SSO with Okta")
+    backlog.item_create(workspace=workspace, actor=user, title="Audit log export")
+    return workspace, item
+
+
+def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, item = desk
+    base = live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/w/acme/docs/")
+    expect(page.get_by_role("heading", name="Write it down next to the evidence")).to_be_visible()
+    shoot(page, screenshots, "docs-empty")
+
+    page.locator(".topbar__actions").get_by_role("link", name="New document").click()
+    expect(page.get_by_label("PRD")).to_be_checked()
+    expect(page.get_by_label("Start from")).to_contain_text("PRD")
+    page.get_by_label("Title").fill("Enterprise SSO")
+    page.get_by_role("button", name="Create and edit").click()
+
+    expect(page).to_have_url(re.compile(r"/docs/\d+/edit/$"))
+    body = page.get_by_label("Body (Markdown)")
+    template_text = body.input_value()
+    assert template_text  # the shipped PRD template
+    body.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n\n## Evidence\n\nAdmins asked for [[SSO")
+    option = page.get_by_role("option", name=re.compile("SSO with Okta"))
+    expect(option).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(body).to_have_value(re.compile(re.escape(f"[[item:{item.id}]]") + r"$"))
+    page.keyboard.type(" first.\n\n- [ ] Okta app\n- [x] SAML metadata")
+    preview = page.locator("[data-preview]")
+    expect(preview.locator(".ref--item")).to_contain_text("SSO with Okta")
+    expect(preview.locator(".md-task--done")).to_contain_text("SAML metadata")
+    page.get_by_label("What changed").fill("Evidence: SSO")
+    body.focus()
+    shoot(page, screenshots, "docs-editor")
+
+    page.keyboard.press("Control+s")
+    expect(page).to_have_url(re.compile(r"/docs/\d+/$"))
+    document = Document.objects.for_workspace(workspace).get()
+    assert document.version == 2
+    assert f"[[item:{item.id}]]" in document.body
+    article = page.locator(".doc-body")
+    expect(article.locator(".ref--item")).to_contain_text("SSO with Okta")
+    expect(page.locator(".doc-refs")).to_contain_text("SSO with Okta")
+    shoot(page, screenshots, "docs-document")
+
+    page.get_by_role("link", name=re.compile("^History")).click()
+    expect(page.get_by_role("cell", name="Evidence: SSO")).to_be_visible()
+    page.get_by_role("link", name="Changes").first.click()
+    expect(page).to_have_url(re.compile(r"/history/1/diff/2/$"))
+    added = page.locator(".doc-diff__row--add")
+    expect(added.filter(has_text="Admins asked for")).to_have_count(1)
+    assert Revision.objects.for_workspace(workspace).filter(document=document).count() == 2
+
+    # A second edit changes one word: the diff marks the word inside the changed line.
+    page.get_by_role("link", name="Edit").first.click()
+    body = page.get_by_label("Body (Markdown)")
+    body.fill(body.input_value().replace(" first.", " before renewal."))
+    page.get_by_label("What changed").fill("Timing")
+    page.keyboard.press("Control+s")
+    expect(page).to_have_url(re.compile(r"/docs/\d+/$"))
+    page.goto(f"{base}/w/acme/docs/{document.id}/history/2/diff/3/")
+    expect(page.locator(".doc-diff__row--del del")).to_have_text(["first"])
+    expect(page.locator(".doc-diff__row--add ins")).to_have_text(["before renewal"])
+    shoot(page, screenshots, "docs-diff")
+    assert console_errors == []
