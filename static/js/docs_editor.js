@@ -50,7 +50,14 @@
     var previewTimer = null;
     var previewSeq = 0;
 
-    /* live preview */
+    /* live preview: it follows the textarea's scroll, so the part being written is in view */
+    function syncScroll() {
+      var room = textarea.scrollHeight - textarea.clientHeight;
+      var ratio = room > 0 ? textarea.scrollTop / room : 0;
+      var pane = preview.closest(".doc-editor__preview") || preview;
+      pane.scrollTop = ratio * (pane.scrollHeight - pane.clientHeight);
+    }
+
     function renderPreview() {
       var seq = ++previewSeq;
       var body = new URLSearchParams();
@@ -66,6 +73,7 @@
       }).then(function (html) {
         if (seq !== previewSeq) return; // a newer preview is on its way
         preview.innerHTML = html; // sanitized by the server's one Markdown renderer
+        syncScroll();
         if (state) state.textContent = "";
       }).catch(function () {
         if (seq === previewSeq && state) state.textContent = "offline: preview paused";
@@ -178,6 +186,7 @@
       menu.appendChild(li);
       menu.hidden = false;
       textarea.setAttribute("aria-expanded", "true");
+      placeMenu();
     }
 
     function showResults(results) {
@@ -211,10 +220,44 @@
       });
       menu.hidden = false;
       textarea.setAttribute("aria-expanded", "true");
+      placeMenu();
       setActive(0);
     }
 
+    /* The caret's offset inside the textarea, measured on a hidden copy of its text. */
+    var MIRRORED = ["boxSizing", "width", "paddingTop", "paddingRight", "paddingBottom",
+      "paddingLeft", "borderTopWidth", "borderLeftWidth", "fontFamily", "fontSize", "fontWeight",
+      "lineHeight", "letterSpacing", "tabSize", "whiteSpace", "wordWrap", "overflowWrap"];
+
+    function caretTop() {
+      var mirror = document.createElement("div");
+      var computed = window.getComputedStyle(textarea);
+      MIRRORED.forEach(function (name) { mirror.style[name] = computed[name]; });
+      mirror.style.position = "absolute";
+      mirror.style.visibility = "hidden";
+      mirror.style.whiteSpace = "pre-wrap";
+      mirror.style.overflowWrap = "break-word";
+      mirror.textContent = textarea.value.slice(0, textarea.selectionStart);
+      var marker = document.createElement("span");
+      marker.textContent = "\u200b";
+      mirror.appendChild(marker);
+      document.body.appendChild(mirror);
+      var top = marker.offsetTop + marker.offsetHeight;
+      document.body.removeChild(mirror);
+      return top - textarea.scrollTop;
+    }
+
+    function placeMenu() {
+      // Below the caret's line, or above it when the menu would run past the textarea.
+      var below = caretTop() + 4;
+      var line = parseFloat(window.getComputedStyle(textarea).lineHeight) || 20;
+      var height = menu.hidden ? 0 : menu.offsetHeight;
+      var top = below + height > textarea.clientHeight ? below - line - height - 8 : below;
+      menu.style.top = textarea.offsetTop + Math.max(4, top) + "px";
+    }
+
     function openMenuFor(query) {
+      placeMenu();
       window.clearTimeout(searchTimer);
       if (!query.trim()) {
         showMessage("Type a title or a number to cite an item, insight or highlight.");
@@ -264,13 +307,7 @@
       refreshMenu();
     });
     textarea.addEventListener("click", refreshMenu);
-    // The preview follows the textarea's scroll, so the part being written is in view.
-    textarea.addEventListener("scroll", function () {
-      var room = textarea.scrollHeight - textarea.clientHeight;
-      var ratio = room > 0 ? textarea.scrollTop / room : 0;
-      var pane = preview.closest(".doc-editor__preview") || preview;
-      pane.scrollTop = ratio * (pane.scrollHeight - pane.clientHeight);
-    });
+    textarea.addEventListener("scroll", syncScroll);
     textarea.addEventListener("blur", function () { window.setTimeout(closeMenu, 150); });
 
     textarea.addEventListener("keydown", function (event) {

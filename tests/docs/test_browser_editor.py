@@ -60,6 +60,8 @@ def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
     page.keyboard.type("\n\n## Evidence\n\nAdmins asked for [[SSO")
     option = page.get_by_role("option", name=re.compile("SSO with Okta"))
     expect(option).to_be_visible()
+    expect(option).to_have_attribute("aria-selected", "true")
+    page.screenshot(path=screenshots / "docs-autocomplete-light.png", animations="disabled")
     page.keyboard.press("Enter")
     expect(body).to_have_value(re.compile(re.escape(f"[[item:{item.id}]]") + r"$"))
     page.keyboard.type(" first.\n\n- [ ] Okta app\n- [x] SAML metadata")
