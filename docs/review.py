@@ -231,6 +231,12 @@ def review_verdict(
     if reviewer is None:
         raise NotAReviewerError("Only the document's reviewers give a verdict.")
     if document.status != Document.Status.IN_REVIEW:
+        if (
+            reviewer.verdict == verdict
+            and reviewer.decided_at is not None
+            and reviewer.decided_at >= timezone.now() - DUPLICATE_WINDOW
+        ):
+            return reviewer  # the same verdict sent twice: the first already moved the document
         raise ApplicationError(
             f"This document is {document.get_status_display().lower()}, not in review: "
             "verdicts are given once it is submitted for review."

@@ -302,3 +302,61 @@ def test_without_htmx_a_comment_goes_back_to_the_document(workspace, member, doc
     comment = Comment.objects.get()
     assert response.status_code == 302
     assert response["Location"].endswith(f"/docs/{document.id}/#comment-{comment.id}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_comment_sent_at_once_from_two_connections_is_one(workspace, member, document):
+    """Two requests of a double click, in two threads (two database connections) at once: the
+    document's row lock makes the second wait and then find the first."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    ids: list[int] = []
+
+    def send():
+        try:
+            barrier.wait()
+            comment = _add(workspace, member, document, "Double click", quote="in March")
+            ids.append(comment.id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+    assert Comment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        pytest.param("anonymous", 302, id="anonymous_case"),
+        pytest.param("outsider", 404, id="outsider_case"),
+        pytest.param("viewer", 200, id="viewer_case"),
+        pytest.param("member", 200, id="editor_case"),
+        pytest.param("admin", 200, id="admin_case"),
+    ],
+)
+def test_comment_add_permission_matrix(
+    workspace, document, client, login, request, who, status, django_capture_on_commit_callbacks
+):
+    web = client if who == "anonymous" else login(request.getfixturevalue(who))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = web.post(
+            _url(workspace, "docs:comment-add", document_id=document.id),
+            {"body": "@Dana Scully hi"},
+            HTTP_HX_REQUEST="true",
+        )
+
+    assert response.status_code == status
+    assert Comment.objects.count() == (1 if status == 200 else 0)
+    if status != 200:
+        assert callbacks == []

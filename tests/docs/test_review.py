@@ -326,3 +326,31 @@ def test_an_item_without_decisions_says_where_they_come_from(workspace, viewer, 
     html = login(viewer).get(_url(workspace, "backlog:item-detail", item_id=item.id))
 
     assert "Decision records linked to this item or citing it show here." in html.content.decode()
+
+
+def test_the_same_verdict_sent_twice_is_accepted_once(workspace, member, admin, login):
+    document = _doc(workspace, member)
+    review.reviewer_add(workspace=workspace, actor=member, document=document, user=admin)
+    _submit(workspace, member, document)
+    client = login(admin)
+    url = _url(workspace, "docs:review-verdict", document_id=document.id)
+
+    responses = [
+        client.post(url, {"verdict": "approved"}, HTTP_HX_REQUEST="true") for _ in range(2)
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert _status(document) == Document.Status.APPROVED
+    assert DocumentEvent.objects.filter(document=document, kind="approved").count() == 1
+
+
+def test_review_panel_queries_for_a_viewer(
+    workspace, member, viewer, login, django_assert_num_queries
+):
+    document = _doc(workspace, member)
+    review.reviewer_add(workspace=workspace, actor=member, document=document, user=viewer)
+    review.comment_add(workspace=workspace, actor=viewer, document=document, body="Hm", quote="We")
+
+    # The user with the membership, the document, the round's start, the reviewers, the
+    # comments: no member list (viewers add no reviewers).
+    _panel_queries(workspace, viewer, login, django_assert_num_queries, 5)
