@@ -97,6 +97,28 @@ def _clean_body(body: str) -> str:
     return body
 
 
+def _clean_release_id(workspace: Workspace, release_id: int | None) -> int | None:
+    """A release id from a form or the API, refused unless it is this workspace's."""
+    from roadmap.models import Release
+
+    if release_id is not None and not (
+        Release.objects.for_workspace(workspace).filter(id=release_id).exists()
+    ):
+        raise ValidationError({"release_id": "Choose a release of this workspace."})
+    return release_id
+
+
+def _clean_owner(workspace: Workspace, owner: User | None) -> User | None:
+    """An owner, refused unless they are a member of this workspace."""
+    from pmhub.workspaces.models import Membership
+
+    if owner is not None and not (
+        Membership.objects.for_workspace(workspace).filter(user_id=owner.id).exists()
+    ):
+        raise ValidationError({"owner": "Choose a member of this workspace."})
+    return owner
+
+
 def template_create(
     *, workspace: Workspace, kind: str, name: str, body: str, description: str = ""
 ) -> DocumentTemplate:
@@ -187,6 +209,7 @@ def document_create(
     if template is not None and template.workspace_id != workspace.id:
         raise DocumentGoneError("That template is not in this workspace.")
     text = body if body is not None else (template.body if template is not None else "")
+    owner, release_id = _clean_owner(workspace, owner), _clean_release_id(workspace, release_id)
     document = Document.objects.create(
         workspace=workspace, kind=kind, title=_clean_title(title), body=_clean_body(text),
         owner=owner or actor, created_by=actor, template=template, release_id=release_id,
@@ -332,6 +355,10 @@ def document_update_details(
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
+    if "owner" in changes:
+        changes["owner"] = _clean_owner(workspace, changes["owner"])
+    if "release_id" in changes:
+        changes["release_id"] = _clean_release_id(workspace, changes["release_id"])
     decision = changes.get("decision_status", document.decision_status)
     superseded_by = changes.get("superseded_by", document.superseded_by)
     if "decision_status" in changes or "superseded_by" in changes:
