@@ -420,3 +420,47 @@ def test_a_link_to_another_workspaces_item_is_refused(workspace, other_workspace
     with pytest.raises(ValidationError, match="one item, insight or release"):
         services.document_link_add(workspace=workspace, document=document)
     assert not DocumentLink.objects.for_workspace(workspace).exists()
+
+
+# --- ids from forms are this workspace's ------------------------------------------------------
+def _release(workspace, name="2026.11"):
+    from roadmap.releases import release_create
+
+    return release_create(workspace=workspace, actor=None, name=name)
+
+
+def test_another_workspaces_release_is_refused(workspace, other_workspace, pm):
+    foreign = _release(other_workspace, "Globex secret launch")
+    with pytest.raises(ValidationError, match="release of this workspace"):
+        services.document_create(
+            workspace=workspace, actor=pm, kind="release_notes", title="Notes",
+            release_id=foreign.id,
+        )  # fmt: skip
+    document = _doc(workspace, pm, kind="release_notes")
+    with pytest.raises(ValidationError, match="release of this workspace"):
+        services.document_update_details(
+            workspace=workspace, document=document, release_id=foreign.id
+        )
+    assert Document.objects.for_workspace(workspace).get(id=document.id).release_id is None
+    own = _release(workspace)
+    document = services.document_update_details(
+        workspace=workspace, document=document, release_id=own.id
+    )
+    assert document.release_id == own.id
+    document = services.document_update_details(
+        workspace=workspace, document=document, release_id=None
+    )
+    assert document.release_id is None
+
+
+def test_an_owner_from_outside_the_workspace_is_refused(workspace, pm, outsider):
+    with pytest.raises(ValidationError, match="member of this workspace"):
+        services.document_create(
+            workspace=workspace, actor=pm, kind="prd", title="x", owner=outsider
+        )
+    document = _doc(workspace, pm)
+    with pytest.raises(ValidationError, match="member of this workspace"):
+        services.document_update_details(workspace=workspace, document=document, owner=outsider)
+    assert Document.objects.for_workspace(workspace).get(id=document.id).owner == pm
+    document = services.document_update_details(workspace=workspace, document=document, owner=None)
+    assert document.owner is None
