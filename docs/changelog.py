@@ -47,6 +47,8 @@ class PublicChangelog:
     title: str
     description: str
     entries: list[Entry]
+    page: int = 1
+    has_more: bool = False
 
     @property
     def updated_at(self) -> datetime.datetime | None:
@@ -162,18 +164,26 @@ def _entries(workspace: Workspace, documents: list[Document]) -> list[Entry]:
     return entries
 
 
-def public_changelog_get(*, slug: str, limit: int = ENTRIES_PER_PAGE) -> PublicChangelog:
-    """A workspace's public changelog with its newest `limit` entries; 404 when the workspace
-    does not exist or has not turned its changelog on."""
+def public_changelog_get(
+    *, slug: str, page: int = 1, limit: int = ENTRIES_PER_PAGE
+) -> PublicChangelog:
+    """A workspace's public changelog with its `page`th `limit` entries, newest first; 404 when
+    the workspace does not exist or has not turned its changelog on, or for a page past the
+    end (the first page always exists)."""
     changelog = _public_changelog(slug)
     workspace = changelog.workspace
-    documents = list(_published(workspace)[:limit])
+    start = (page - 1) * limit
+    documents = list(_published(workspace)[start : start + limit + 1])
+    if page > 1 and not documents:
+        raise Http404("No such page.")
     return PublicChangelog(
         workspace_name=workspace.name,
         slug=workspace.slug,
         title=changelog.title or f"{workspace.name} changelog",
         description=changelog.description,
-        entries=_entries(workspace, documents),
+        entries=_entries(workspace, documents[:limit]),
+        page=page,
+        has_more=len(documents) > limit,
     )
 
 

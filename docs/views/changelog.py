@@ -3,7 +3,7 @@ Each 404s unless the workspace turned its changelog on."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
@@ -12,8 +12,11 @@ from docs import changelog
 from docs.feeds import changelog_atom
 from pmhub.core.views import public_view
 
+MAX_PAGE = 10_000
 
-def _robots(response: HttpResponse) -> HttpResponse:
+
+def _public(response: HttpResponse) -> HttpResponse:
+    """Links out of a public page never tell where the reader came from."""
     response["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -21,8 +24,11 @@ def _robots(response: HttpResponse) -> HttpResponse:
 @public_view
 @require_GET
 def changelog_index(request: HttpRequest, changelog_slug: str) -> HttpResponse:
-    public = changelog.public_changelog_get(slug=changelog_slug)
-    return _robots(
+    page = request.GET.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+        raise Http404("No such page.")
+    public = changelog.public_changelog_get(slug=changelog_slug, page=int(page))
+    return _public(
         render(request, "docs/changelog_public.html", {"changelog": public, "entry": None})
     )
 
@@ -31,7 +37,7 @@ def changelog_index(request: HttpRequest, changelog_slug: str) -> HttpResponse:
 @require_GET
 def changelog_entry(request: HttpRequest, changelog_slug: str, entry_id: int) -> HttpResponse:
     public, entry = changelog.public_entry_get(slug=changelog_slug, entry_id=entry_id)
-    return _robots(
+    return _public(
         render(request, "docs/changelog_public.html", {"changelog": public, "entry": entry})
     )
 
@@ -50,7 +56,7 @@ def changelog_feed(request: HttpRequest, changelog_slug: str) -> HttpResponse:
         reverse("changelog:entry", kwargs={"changelog_slug": public.slug, "entry_id": 0})
     ).replace("/0/", "/{id}/")
     body = changelog_atom(public, index_url=index_url, feed_url=feed_url, entry_url=entry_url)
-    return HttpResponse(body, content_type="application/atom+xml; charset=utf-8")
+    return _public(HttpResponse(body, content_type="application/atom+xml; charset=utf-8"))
 
 
 # Mounted at /changelog/ (docs/public_urls.py). The slug is named `changelog_slug`, not

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from docs import changelog
@@ -21,17 +21,6 @@ from pmhub.workspaces.roles import Role
 from roadmap import releases
 
 
-def document_url(workspace_slug: str, document_id: int) -> str:
-    """The document's page (the docs index until the editor's routes are there)."""
-    try:
-        return reverse(
-            "docs:document-detail",
-            kwargs={"workspace_slug": workspace_slug, "document_id": document_id},
-        )
-    except NoReverseMatch:
-        return reverse("docs:index", kwargs={"workspace_slug": workspace_slug})
-
-
 @workspace_view()
 @require_POST
 def release_notes_new(request: HttpRequest, release_id: int) -> HttpResponse:
@@ -41,7 +30,9 @@ def release_notes_new(request: HttpRequest, release_id: int) -> HttpResponse:
     )
     document = release_notes_draft(workspace=request.workspace, actor=request.user, release=release)
     messages.success(request, f"Release notes for “{release.name}”: review, edit, then publish.")
-    return redirect(document_url(request.workspace.slug, document.id))
+    return redirect(
+        "docs:document-detail", workspace_slug=request.workspace.slug, document_id=document.id
+    )
 
 
 class ChangelogForm(forms.Form):

@@ -270,3 +270,35 @@ def test_public_pages_read_in_constant_queries(
         assert client.get(_index()).status_code == 200
     with django_assert_num_queries(4):
         assert client.get(_feed()).status_code == 200
+
+
+def test_entry_page_reads_in_constant_queries(
+    client, workspace, member, public, django_assert_num_queries
+):
+    notes = _notes(workspace, member)
+
+    # The changelog with its workspace, the note with its release, its references' targets
+    # and the titles their rows kept.
+    with django_assert_num_queries(4):
+        assert client.get(_entry(notes.id)).status_code == 200
+
+
+def test_index_pages_older_entries(client, workspace, member, public, monkeypatch):
+    from docs import changelog
+
+    # Two entries a page instead of 50.
+    monkeypatch.setattr(changelog.public_changelog_get, "__kwdefaults__", {"page": 1, "limit": 2})
+    titles = [_notes(workspace, member, f"R{n}").title for n in range(3)]
+
+    first = client.get(_index()).content.decode()
+    second = client.get(_index(), {"page": 2}).content.decode()
+
+    assert titles[2] in first
+    assert titles[1] in first
+    assert titles[0] not in first
+    assert 'href="?page=2" rel="next"' in first
+    assert titles[0] in second
+    assert 'href="?page=1" rel="prev"' in second
+    assert 'rel="next"' not in second
+    for page in ("3", "0", "x", "99999"):
+        assert client.get(_index(), {"page": page}).status_code == 404, page
