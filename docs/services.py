@@ -176,11 +176,17 @@ def _references_sync(workspace: Workspace, document: Document) -> None:
     (kept, so a target deleted later still reads by name)."""
     found = references_in(document.body)[:MAX_REFERENCES]
     targets = targets_read(workspace=workspace, references=found)
-    Reference.objects.for_workspace(workspace).filter(document=document).delete()
+    rows = Reference.objects.for_workspace(workspace).filter(document=document)
+    # A target deleted since an earlier save keeps the title that save found.
+    kept = {(r.target, r.target_id): r.title for r in rows.only("target", "target_id", "title")}
+    rows.delete()
     Reference.objects.bulk_create(
         Reference(
             workspace=workspace, document=document, target=kind, target_id=target_id,
-            title=(targets[(kind, target_id)].title[:300] if (kind, target_id) in targets else ""),
+            title=(
+                targets[(kind, target_id)].title[:300] if (kind, target_id) in targets
+                else kept.get((kind, target_id), "")
+            ),
         )
         for kind, target_id in found
     )  # fmt: skip
