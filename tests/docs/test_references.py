@@ -13,7 +13,7 @@ from backlog.models import Item
 from discovery import services as discovery
 from discovery.models import Insight
 from docs import services
-from docs.models import Reference
+from docs.models import Document, Reference
 from docs.references import document_html
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +183,34 @@ def test_document_html_runs_the_same_queries_for_10_and_200_references(
         large_html = str(document_html(workspace=workspace, body=large))
     assert large_html.count('class="ref ref--') == 200
     assert "not found" not in large_html
+
+
+def test_a_deleted_target_keeps_its_title_through_later_saves(workspace):
+    item = backlog.item_create(workspace=workspace, actor=None, title="Retired item")
+    document = services.document_create(
+        workspace=workspace, actor=None, kind="prd", title="Exports", body=f"[[item:{item.id}]]"
+    )
+    Item.objects.for_workspace(workspace).filter(id=item.id).delete()
+    document = services.document_save(
+        workspace=workspace, actor=None, document=document, base_version=1, title="Exports",
+        body=f"An unrelated edit.\n\n[[item:{item.id}]]",
+    )  # fmt: skip
+
+    html = _html(workspace, document)
+
+    assert "ref--deleted" in html
+    assert "Retired item" in html
+
+
+def test_a_save_of_another_workspaces_document_is_refused(workspace, other_workspace):
+    from docs.services import DocumentGoneError
+
+    theirs = services.document_create(
+        workspace=other_workspace, actor=None, kind="prd", title="Theirs", body="secret"
+    )
+    with pytest.raises(DocumentGoneError):
+        services.document_save(
+            workspace=workspace, actor=None, document=theirs, base_version=1, title="Mine",
+            body="overwritten",
+        )  # fmt: skip
+    assert Document.objects.for_workspace(other_workspace).get(id=theirs.id).body == "secret"
