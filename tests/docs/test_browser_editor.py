@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backlog import services as backlog
-from docs.models import Document, Revision
+from docs.models import Document, DocumentTemplate, Revision
 from pmhub.workspaces.roles import Role
 from tests.backlog.browser_support import log_in, shoot
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
@@ -48,7 +48,17 @@ def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
     page.locator(".topbar__actions").get_by_role("link", name="New document").click()
     expect(page.get_by_label("PRD")).to_be_checked()
     expect(page.get_by_label("Start from")).to_contain_text("PRD")
+    page.get_by_label("Decision record").check()
+    expect(page.get_by_label("Start from")).to_have_value(
+        str(
+            DocumentTemplate.objects.for_workspace(workspace)
+            .get(kind="decision", is_default=True)
+            .id
+        )
+    )
+    page.get_by_label("PRD").check()
     page.get_by_label("Title").fill("Enterprise SSO")
+    shoot(page, screenshots, "docs-new")
     page.get_by_role("button", name="Create and edit").click()
 
     expect(page).to_have_url(re.compile(r"/docs/\d+/edit/$"))
@@ -81,6 +91,10 @@ def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
     expect(article.locator(".ref--item")).to_contain_text("SSO with Okta")
     expect(page.locator(".doc-refs")).to_contain_text("SSO with Okta")
     shoot(page, screenshots, "docs-document")
+    page.emulate_media(media="print")
+    page.screenshot(path=screenshots / "docs-document-print.png", full_page=True)
+    expect(page.locator(".doc-side")).to_be_hidden()
+    page.emulate_media(media="screen")
 
     page.get_by_role("link", name=re.compile("^History")).click()
     expect(page.get_by_role("cell", name="Evidence: SSO")).to_be_visible()
@@ -101,4 +115,11 @@ def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
     expect(page.locator(".doc-diff__row--del del")).to_have_text(["first"])
     expect(page.locator(".doc-diff__row--add ins")).to_have_text(["before renewal"])
     shoot(page, screenshots, "docs-diff")
+
+    page.goto(f"{base}/w/acme/docs/")
+    expect(page.get_by_role("link", name="Enterprise SSO")).to_be_visible()
+    shoot(page, screenshots, "docs-list")
+    page.get_by_role("link", name="Templates").click()
+    expect(page.locator(".badge", has_text="Shipped")).to_have_count(6)
+    shoot(page, screenshots, "docs-templates")
     assert console_errors == []
