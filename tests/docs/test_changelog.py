@@ -302,3 +302,14 @@ def test_index_pages_older_entries(client, workspace, member, public, monkeypatc
     assert 'rel="next"' not in second
     for page in ("3", "0", "x", "99999"):
         assert client.get(_index(), {"page": page}).status_code == 404, page
+
+
+def test_an_entry_taken_back_leaves_the_changelog_and_its_feed(client, workspace, member, public):
+    notes = _notes(workspace, member)
+    docs.document_set_status(workspace=workspace, actor=member, document=notes, status="archived")
+
+    feed = ET.fromstring(client.get(_feed()).content)  # noqa: S314
+
+    assert client.get(_entry(notes.id)).status_code == 404
+    assert notes.title not in client.get(_index()).content.decode()
+    assert feed.findall(f"{ATOM}entry") == []

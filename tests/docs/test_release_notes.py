@@ -246,3 +246,18 @@ def test_generate_for_an_unknown_release_is_404(workspace, member, login, other_
 
     assert client.post(_new_url(workspace, foreign.id)).status_code == 404
     assert client.post(_new_url(workspace, 999_999)).status_code == 404
+
+
+def test_the_release_page_offers_release_notes_to_editors_only(workspace, member, viewer, login):
+    release = make_release(workspace)
+    url = reverse(
+        "roadmap:release-detail",
+        kwargs={"workspace_slug": workspace.slug, "release_id": release.id},
+    )
+
+    as_editor = login(member).get(url).content.decode()
+    as_viewer = login(viewer).get(url).content.decode()
+
+    assert _new_url(workspace, release.id) in as_editor
+    assert "Write release notes" in as_editor
+    assert "Write release notes" not in as_viewer
