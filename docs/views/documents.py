@@ -142,7 +142,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 # --- new ---------------------------------------------------------------------------------------
-@workspace_view()
+@workspace_view({"GET": Role.EDITOR})
 @require_http_methods(["GET", "POST"])
 def document_new(request: HttpRequest) -> HttpResponse:
     templates = services.templates_ensure(workspace=request.workspace)
@@ -373,7 +373,7 @@ def _edit(
     return render(request, "docs/document_edit.html", context, status=status)
 
 
-@workspace_view()
+@workspace_view({"GET": Role.EDITOR})
 @require_http_methods(["GET", "POST"])
 def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     """The editor. A save begun on an older version is refused by the service: the editor

@@ -20,6 +20,7 @@ from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.core.views import object_or_404
 from pmhub.workspaces.decorators import workspace_view
+from pmhub.workspaces.roles import Role
 
 
 class TemplateForm(forms.Form):
@@ -61,7 +62,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(request, "docs/template_list.html", {"templates": templates})
 
 
-@workspace_view()
+@workspace_view({"GET": Role.EDITOR})
 @require_http_methods(["GET", "POST"])
 def template_new(request: HttpRequest) -> HttpResponse:
     form = TemplateForm(request.POST or None)
@@ -84,7 +85,7 @@ def template_new(request: HttpRequest) -> HttpResponse:
     return render(request, "docs/template_form.html", {"form": form}, status=status)
 
 
-@workspace_view()
+@workspace_view({"GET": Role.EDITOR})
 @require_http_methods(["GET", "POST"])
 def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
     template = _template(request, template_id)
