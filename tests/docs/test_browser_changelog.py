@@ -132,6 +132,10 @@ def test_release_notes_go_from_release_to_public_changelog(
 
     public.get_by_role("link", name="Release notes: Winter 2026").click()
     expect(public).to_have_url(f"{base}/changelog/acme/{notes.id}/")
+    public.emulate_media(media="print")
+    expect(public.locator(".changelog-head__links")).to_be_hidden()
+    public.screenshot(path=screenshots / "changelog-entry-print.png", full_page=True)
+    public.emulate_media(media="screen")
     public.set_viewport_size({"width": 390, "height": 844})
     shoot(public, screenshots, "changelog-entry-phone")
 
