@@ -257,15 +257,14 @@ PAGES: dict[str, tuple[Callable[[World], str], bool, str]] = {
 }  # fmt: skip
 
 
-def _open_and_check(page: Page, *, url: str | None = None, html: str | None = None) -> None:
+def _watch(page: Page) -> list[str]:
+    """The messages of the dialogs the page opens from now on (each dismissed)."""
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    if url is not None:
-        response = page.goto(url)
-        assert response is not None
-        assert response.status == 200, (url, response.status)
-    else:
-        page.set_content(html or "")
+    return dialogs
+
+
+def _check(page: Page, dialogs: list[str]) -> None:
     page.wait_for_load_state("networkidle")
     # Handlers that wait for a pointer: hover the page's first links.
     hovered = 0
@@ -281,6 +280,17 @@ def _open_and_check(page: Page, *, url: str | None = None, html: str | None = No
     assert dialogs == [], f"a dialog opened: {dialogs}"
     assert page.evaluate("typeof window.__pwned") == "undefined", "a payload ran"
     assert page.evaluate(DOM_CHECK) == []
+
+
+def _open_and_check(page: Page, *, url: str | None = None, html: str | None = None) -> None:
+    dialogs = _watch(page)
+    if url is not None:
+        response = page.goto(url)
+        assert response is not None
+        assert response.status == 200, (url, response.status)
+    else:
+        page.set_content(html or "")
+    _check(page, dialogs)
 
 
 @pytest.fixture
@@ -305,6 +315,46 @@ def test_the_corpus_is_inert_in_every_page(live_server, chromium, world, name, s
     _open_and_check(page, url=f"{live_server.url}{path}")
     assert expected in page.content() or expected in page.inner_text("body")
     page.screenshot(path=screenshots / f"docs-xss-{name}.png", full_page=True)
+
+
+def test_the_editors_live_preview_autocomplete_and_conflict_are_inert(
+    live_server, chromium, world, screenshots
+):
+    try:
+        path = _docs("document-edit", document_id=_document_id)(world)
+    except NoReverseMatch as exc:
+        pytest.skip(f"no editor yet: {exc}")
+    page = chromium.new_page()
+    log_in(page, live_server.url)
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    dialogs = _watch(page)
+    page.goto(f"{live_server.url}{path}")
+    body = page.locator("textarea[name=body]")
+
+    # The live preview draws what is typed (innerHTML of the server's fragment).
+    body.fill(f"# Typed now\n\n{CORPUS}")
+    page.locator("[data-preview] h1", has_text="Typed now").wait_for(timeout=10_000)
+    _check(page, dialogs)
+
+    # The `[[` menu lists the evil item's title as text.
+    body.press("End")
+    body.press_sequentially("\n\n[[img", delay=30)
+    page.wait_for_timeout(1_000)
+    _check(page, dialogs)
+    page.keyboard.press("Escape")
+
+    # Someone saves first: the conflict shows their text, rendered and raw, and keeps ours.
+    stored = Document.objects.for_workspace(world.document.workspace).get(id=world.document.id)
+    services.document_save(
+        workspace=stored.workspace, actor=None, document=stored, base_version=stored.version,
+        title=EVIL_TITLE, body=f"# Theirs\n\n{CORPUS}",
+    )  # fmt: skip
+    page.locator("#doc-edit-form button[type=submit]").last.click()
+    page.wait_for_load_state("networkidle")
+    assert "Theirs" in page.content()
+    assert "Typed now" in body.input_value()
+    _check(page, dialogs)
+    page.screenshot(path=screenshots / "docs-xss-editor-conflict.png", full_page=True)
 
 
 class _Tags(HTMLParser):
