@@ -8,6 +8,7 @@ to the document.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from docs import review
@@ -66,18 +69,18 @@ def _panel_context(request: HttpRequest, document: Document, **overrides: Any) -
     started = review.review_round_started(workspace=workspace, document=document)
     reviewers = review.reviewer_list(workspace=workspace, document=document, round_started=started)
     threads = review.comment_list(workspace=workspace, document=document)
+    members = [m.user for m in membership_list(workspace=workspace)]
+    mentions = _mention_pattern(members)
     for thread in threads:
-        thread.body_html = render_markdown(thread.body)
+        thread.body_html = _mark_mentions(render_markdown(thread.body), mentions)
         for reply in thread.thread_replies:
-            reply.body_html = render_markdown(reply.body)
+            reply.body_html = _mark_mentions(render_markdown(reply.body), mentions)
     can_edit = _can_edit(request)
     mine = next((r for r in reviewers if r.user_id == user.id), None)
     candidates: list[Any] = []
     if can_edit:
         taken = {r.user_id for r in reviewers}
-        candidates = [
-            m.user for m in membership_list(workspace=workspace) if m.user_id not in taken
-        ]
+        candidates = [person for person in members if person.id not in taken]
     approved = sum(r.current_verdict == Reviewer.Verdict.APPROVED for r in reviewers)
     context = {
         "document": document,
@@ -96,9 +99,41 @@ def _panel_context(request: HttpRequest, document: Document, **overrides: Any) -
         "quote_max": QUOTE_MAX_CHARS,
         "error": "",
         "form": {},
+        # For the @mention suggestions of the comment box (docs_review.js).
+        "mentionable": [
+            {"name": person.display_name, "email": person.email}
+            for person in members
+            if person.id != user.id
+        ],
     }
     context.update(overrides)
     return context
+
+
+def _mention_pattern(members: list[Any]) -> re.Pattern[str] | None:
+    """`@Name` or `@email` of any member, as the rendered (escaped) HTML spells it."""
+    spellings = {
+        escape(spelling)
+        for person in members
+        for spelling in (person.name.strip(), person.display_name, person.email)
+        if spelling
+    }
+    if not spellings:
+        return None
+    names = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+    return re.compile(rf"(?<![\w@])@(?:{names})(?![\w@-])(?!\.\w)", re.IGNORECASE)
+
+
+def _mark_mentions(html: SafeString, pattern: re.Pattern[str] | None) -> SafeString:
+    """Members' @mentions in a rendered comment drawn as mentions. Only text between tags is
+    touched; the match is escaped text already, wrapped in markup of our own."""
+    if pattern is None or "@" not in html:
+        return html
+    parts = re.split(r"(<[^>]*>)", str(html))
+    for index, part in enumerate(parts):
+        if part and not part.startswith("<") and "@" in part:
+            parts[index] = pattern.sub(lambda m: f'<span class="mention">{m.group(0)}</span>', part)
+    return mark_safe("".join(parts))  # noqa: S308 - sanitized by render_markdown; our span only
 
 
 def _panel(request: HttpRequest, document: Document, status: int = 200, **overrides: Any):

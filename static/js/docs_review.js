@@ -233,3 +233,137 @@
   });
   document.addEventListener("DOMContentLoaded", highlight);
 })();
+
+/* @mention suggestions in a comment box: typing "@" and the start of a member's name lists the
+ * matching members; arrows move, Enter or Tab inserts "@Name ", Escape closes. */
+(function () {
+  "use strict";
+
+  var list = null;
+  var state = null; // {box, start, matches, active}
+
+  function members() {
+    var data = document.getElementById("review-mentionable");
+    if (!data) return [];
+    try {
+      return JSON.parse(data.textContent);
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function close() {
+    if (list) list.hidden = true;
+    if (state && state.box) state.box.removeAttribute("aria-activedescendant");
+    state = null;
+  }
+
+  function ensureList() {
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "mention-suggest";
+      list.id = "mention-suggest";
+      list.setAttribute("role", "listbox");
+      list.setAttribute("aria-label", "Members to mention");
+      list.hidden = true;
+      list.addEventListener("mousedown", function (event) {
+        event.preventDefault();
+        var option = event.target.closest("[role=option]");
+        if (option && state) {
+          state.active = Number(option.getAttribute("data-index"));
+          insert();
+        }
+      });
+    }
+    return list;
+  }
+
+  function draw() {
+    var ul = ensureList();
+    ul.textContent = "";
+    state.matches.forEach(function (person, index) {
+      var li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.id = "mention-option-" + index;
+      li.setAttribute("data-index", String(index));
+      li.setAttribute("aria-selected", index === state.active ? "true" : "false");
+      var name = document.createElement("span");
+      name.className = "mention-suggest__name";
+      name.textContent = person.name;
+      var email = document.createElement("span");
+      email.className = "mention-suggest__email";
+      email.textContent = person.email;
+      li.appendChild(name);
+      li.appendChild(email);
+      ul.appendChild(li);
+    });
+    state.box.insertAdjacentElement("afterend", ul);
+    state.box.setAttribute("aria-activedescendant", "mention-option-" + state.active);
+    ul.hidden = false;
+  }
+
+  function insert() {
+    var person = state.matches[state.active];
+    var box = state.box;
+    var before = box.value.slice(0, state.start);
+    var after = box.value.slice(box.selectionStart);
+    var text = "@" + person.name + " ";
+    box.value = before + text + after;
+    var caret = before.length + text.length;
+    box.setSelectionRange(caret, caret);
+    close();
+    box.focus();
+  }
+
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-comment-body]")) return;
+    var head = box.value.slice(0, box.selectionStart);
+    var found = /(^|[^\w@])@([^\s@][^@\n]{0,30})?$/.exec(head);
+    if (!found) {
+      close();
+      return;
+    }
+    var query = (found[2] || "").toLowerCase();
+    var matches = members()
+      .filter(function (person) {
+        return (
+          person.name.toLowerCase().indexOf(query) === 0 ||
+          person.email.toLowerCase().indexOf(query) === 0 ||
+          person.name.toLowerCase().indexOf(" " + query) !== -1
+        );
+      })
+      .slice(0, 6);
+    if (!matches.length) {
+      close();
+      return;
+    }
+    state = { box: box, start: head.length - (found[2] || "").length - 1, matches: matches, active: 0 };
+    draw();
+  });
+
+  document.addEventListener(
+    "keydown",
+    function (event) {
+      if (!state || event.target !== state.box || !list || list.hidden) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        state.active = (state.active + step + state.matches.length) % state.matches.length;
+        draw();
+      } else if ((event.key === "Enter" && !event.ctrlKey && !event.metaKey) || event.key === "Tab") {
+        event.preventDefault();
+        event.stopPropagation();
+        insert();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        close();
+      }
+    },
+    true
+  );
+
+  document.addEventListener("focusout", function (event) {
+    if (state && event.target === state.box) window.setTimeout(close, 100);
+  });
+})();

@@ -240,7 +240,7 @@ def test_xss_in_a_comment_renders_inert(workspace, member, document, login):
     html = response.content.decode()
     assert response.status_code == 200
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    for live in ("<script", "<img", "<svg onload", 'href="javascript', "onload=alert(4)>"):
+    for live in ("<script>", "<img", "<svg onload", 'href="javascript', "onload=alert(4)>"):
         assert live not in html, live
 
 
@@ -360,3 +360,19 @@ def test_comment_add_permission_matrix(
     assert Comment.objects.count() == (1 if status == 200 else 0)
     if status != 200:
         assert callbacks == []
+
+
+def test_mentions_of_members_are_drawn_as_mentions(workspace, member, dana, document, login):
+    _add(
+        workspace, member, document, "@Dana Scully and @nobody, `@Dana Scully` <b>@Dana Scully</b>"
+    )
+
+    html = (
+        login(member)
+        .get(_url(workspace, "docs:review-panel", document_id=document.id), HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+
+    assert '<span class="mention">@Dana Scully</span> and @nobody' in html
+    assert '&lt;b&gt;<span class="mention">@Dana Scully</span>&lt;/b&gt;' in html
+    assert '"name": "Dana Scully", "email": "dana@acme.test"' in html  # the suggestions

@@ -271,7 +271,7 @@ def test_review_panel_queries_are_constant(
             review.comment_resolve(workspace=workspace, actor=member, comment=thread)
 
     # Editor: the user with the membership, the document, the round's start, the reviewers,
-    # the comments, the members for the reviewer picker.
+    # the comments, the members (the reviewer picker, the @mention suggestions).
     response = _panel_queries(workspace, member, login, django_assert_num_queries, 6)
     assert response.content.decode().count('<li class="comment-thread') == size
 
@@ -352,5 +352,5 @@ def test_review_panel_queries_for_a_viewer(
     review.comment_add(workspace=workspace, actor=viewer, document=document, body="Hm", quote="We")
 
     # The user with the membership, the document, the round's start, the reviewers, the
-    # comments: no member list (viewers add no reviewers).
-    _panel_queries(workspace, viewer, login, django_assert_num_queries, 5)
+    # comments, the members (the @mention suggestions).
+    _panel_queries(workspace, viewer, login, django_assert_num_queries, 6)
