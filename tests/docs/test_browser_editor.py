@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backlog import services as backlog
+from docs import services
 from docs.models import Document, DocumentTemplate, Revision
 from pmhub.workspaces.roles import Role
 from tests.backlog.browser_support import log_in, shoot
@@ -123,3 +124,41 @@ def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
     expect(page.locator(".badge", has_text="Shipped")).to_have_count(6)
     shoot(page, screenshots, "docs-templates")
     assert console_errors == []
+
+
+def test_a_save_over_a_newer_version_shows_the_conflict_and_keeps_my_text(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    workspace, _item = desk
+    pm = UserFactory(email="wen@acme.test", name="Wen Writer")
+    MembershipFactory(user=pm, workspace=workspace, role=Role.EDITOR)
+    document = services.document_create(
+        workspace=workspace, actor=pm, kind="prd", title="Exports", body="# Exports\n\nCSV only."
+    )
+    base = live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/w/acme/docs/{document.id}/edit/")
+    body = page.get_by_label("Body (Markdown)")
+    body.fill("# Exports\n\nCSV and **Parquet**.")
+    # Meanwhile Wen saves first.
+    services.document_save(
+        workspace=workspace, actor=pm, document=document, base_version=1,
+        title="Exports", body="# Exports\n\nCSV and S3.",
+    )  # fmt: skip
+    page.get_by_role("button", name="Save").first.click()
+
+    expect(
+        page.get_by_role("heading", name=re.compile("Not saved: version 2 came first"))
+    ).to_be_visible()
+    expect(page.locator(".doc-conflict")).to_contain_text("Wen Writer saved this document")
+    expect(page.locator(".doc-conflict .doc-body")).to_contain_text("CSV and S3.")
+    expect(body).to_have_value("# Exports\n\nCSV and **Parquet**.")
+    shoot(page, screenshots, "docs-conflict")
+
+    body.fill("# Exports\n\nCSV, S3 and **Parquet**.")
+    page.keyboard.press("Control+s")
+    expect(page).to_have_url(re.compile(rf"/docs/{document.id}/$"))
+    document.refresh_from_db()
+    assert (document.version, document.body) == (3, "# Exports\n\nCSV, S3 and **Parquet**.")
+    # The refused save answers 409 on purpose; Chromium logs any error status.
+    assert [e for e in console_errors if "status of 409" not in e] == []
