@@ -141,3 +141,35 @@ def test_comment_on_a_sentence_resolve_it_and_approve(
     _shoot(reviewer, screenshots, "docs-review-approved")
     context.close()
     assert console_errors == []
+
+
+def test_the_item_page_lists_its_decision_records(live_server, page: Page, screenshots):
+    from backlog import services as backlog
+    from docs.services import document_link_add, document_update_details
+
+    workspace = WorkspaceFactory(name="Acme", slug="acme")
+    pm = UserFactory(email="pm@acme.test", name="Pat Manager")
+    MembershipFactory(user=pm, workspace=workspace, role=Role.EDITOR)
+    item = backlog.item_create(workspace=workspace, actor=pm, title="Offline mode")
+    old = document_create(workspace=workspace, actor=pm, kind="decision", title="Store in SQLite")
+    document_link_add(workspace=workspace, document=old, item_id=item.id)
+    new = document_create(
+        workspace=workspace, actor=pm, kind="decision", title="Sync with CRDTs",
+        body=f"We sync [[item:{item.id}]] with CRDTs.",
+    )  # fmt: skip
+    document_update_details(workspace=workspace, document=new, decision_status="accepted")
+    document_update_details(
+        workspace=workspace, document=old, decision_status="superseded", superseded_by=new
+    )
+
+    base = live_server.url
+    _log_in(page, base, "pm@acme.test")
+    page.goto(f"{base}/w/acme/backlog/items/{item.id}/")
+    decisions = page.locator("#decisions")
+    expect(decisions.locator("li")).to_have_count(2)
+    expect(decisions).to_contain_text("Superseded by Sync with CRDTs")
+    expect(decisions).to_contain_text("Accepted")
+    decisions.scroll_into_view_if_needed()
+    _shoot(page, screenshots, "item-decisions")
+    decisions.get_by_role("link", name="Store in SQLite").click()
+    expect(page.get_by_role("heading", name="Store in SQLite").first).to_be_visible()
