@@ -78,3 +78,44 @@ def test_the_shipped_releases_notes_are_on_the_public_changelog(demo, admin):
     assert Changelog.objects.for_workspace(demo).get().is_public
     changelog = public_changelog_get(slug=demo.slug)
     assert [entry.title for entry in changelog.entries] == [notes.title]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_prd_reads_well_in_the_browser(live_server, page, workspace, screenshots):
+    from django.urls import reverse
+    from playwright.sync_api import expect
+
+    from tests.backlog.browser_support import shoot
+    from tests.factories import PASSWORD, MembershipFactory
+
+    pm = MembershipFactory(workspace=workspace, role="admin", user__email="pm@acme.test").user
+    demo_discovery_create(workspace=workspace, actor=pm, now=NOW)
+    demo_backlog_create(workspace=workspace, actor=pm)
+    demo_roadmap_create(workspace=workspace, actor=pm)
+    demo_docs_create(workspace=workspace, actor=pm)
+    prd = Document.objects.for_workspace(workspace).get(title=PRD_TITLE)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("pm@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto(
+        live_server.url
+        + reverse(
+            "docs:document-detail",
+            kwargs={"workspace_slug": workspace.slug, "document_id": prd.id},
+        )
+    )
+
+    expect(page.get_by_role("heading", name="Problem")).to_be_visible()
+    expect(page.locator(".ref--highlight").first).to_be_visible()
+    expect(page.locator(".ref--insight").first).to_be_visible()
+    expect(page.locator("table").first).to_be_visible()
+    assert page.locator(".ref--missing").count() == 0
+    shoot(page, screenshots, "docs-demo-prd")
+    page.goto(f"{live_server.url}/changelog/{workspace.slug}/")
+    expect(page.get_by_text("Release notes: 2026.11 — Accents")).to_be_visible()
+    shoot(page, screenshots, "docs-demo-changelog")
