@@ -325,6 +325,21 @@
       else if (key === "k") { event.preventDefault(); event.stopPropagation(); actions.link(); }
     });
 
+    /* Leaving with unsaved text asks first; saving does not. */
+    var saved = textarea.value;
+    var titleInput = form.querySelector("input[name=title]");
+    var savedTitle = titleInput ? titleInput.value : "";
+    var submitting = false;
+    form.addEventListener("submit", function () { submitting = true; });
+    window.addEventListener("beforeunload", function (event) {
+      // A refused save (conflict, error) came back with text that is not saved yet.
+      var changed = form.hasAttribute("data-unsaved") || textarea.value !== saved ||
+        (titleInput && titleInput.value !== savedTitle);
+      if (submitting || !changed) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+
     /* Ctrl/Cmd-S saves from anywhere on the page */
     document.addEventListener("keydown", function (event) {
       if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "s") {

@@ -23,6 +23,8 @@ def test_list_ensures_and_marks_the_shipped_templates(workspace, member, login):
     shipped = DocumentTemplate.objects.for_workspace(workspace).filter(is_default=True).count()
     assert shipped == 6
     assert html.count(">Shipped</span>") == 6
+    # a shipped template comes back when deleted, so it offers no delete: edit it instead
+    assert "/delete/" not in html
 
 
 def test_new_template_and_a_duplicate_name(workspace, member, login):
