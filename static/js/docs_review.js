@@ -214,6 +214,8 @@
       if (at === -1) at = map.text.toLowerCase().indexOf(quote.toLowerCase());
       if (at === -1) {
         thread.classList.add("comment-thread--detached");
+        var quoted = thread.querySelector(".comment__quote");
+        if (quoted) quoted.title = "This passage is no longer in the document: it changed since.";
         return;
       }
       wrap(map, at, at + quote.length, thread.getAttribute("data-comment-id"));

@@ -354,3 +354,22 @@ def test_review_panel_queries_for_a_viewer(
     # The user with the membership, the document, the round's start, the reviewers, the
     # comments, the members (the @mention suggestions).
     _panel_queries(workspace, viewer, login, django_assert_num_queries, 6)
+
+
+def test_a_viewer_who_reviews_approves_through_the_page(workspace, member, viewer, login):
+    document = _doc(workspace, member)
+    review.reviewer_add(workspace=workspace, actor=member, document=document, user=viewer)
+    _submit(workspace, member, document)
+
+    response = login(viewer).post(
+        _url(workspace, "docs:review-verdict", document_id=document.id),
+        {"verdict": "changes", "note": "Say what happens offline."},
+    )
+
+    assert response.status_code == 302
+    assert (
+        response["Location"]
+        == _url(workspace, "docs:document-detail", document_id=document.id) + "#review"
+    )
+    assert _status(document) == Document.Status.DRAFT
+    assert Reviewer.objects.get().note == "Say what happens offline."
