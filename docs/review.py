@@ -98,6 +98,17 @@ def reviewer_list(
     return reviewers
 
 
+def review_waiting_on(*, workspace: Workspace, document: Document) -> list[Reviewer]:
+    """The reviewers who have not approved the document in this round (empty: nothing holds
+    its approval back). For a status control that should not approve over its reviewers."""
+    started = review_round_started(workspace=workspace, document=document)
+    return [
+        r
+        for r in reviewer_list(workspace=workspace, document=document, round_started=started)
+        if r.current_verdict != Reviewer.Verdict.APPROVED
+    ]
+
+
 def comment_list(*, workspace: Workspace, document: Document) -> list[Comment]:
     """The document's threads, oldest first: each top-level comment with `thread_replies` (its
     replies, oldest first). One query."""

@@ -373,3 +373,33 @@ def test_a_viewer_who_reviews_approves_through_the_page(workspace, member, viewe
     )
     assert _status(document) == Document.Status.DRAFT
     assert Reviewer.objects.get().note == "Say what happens offline."
+
+
+def test_review_waiting_on_names_who_has_not_approved_this_round(workspace, member, admin, viewer):
+    document = _doc(workspace, member)
+    for user in (admin, viewer):
+        review.reviewer_add(workspace=workspace, actor=member, document=document, user=user)
+    _submit(workspace, member, document)
+    review.review_verdict(workspace=workspace, actor=admin, document=document, verdict="approved")
+
+    waiting = review.review_waiting_on(workspace=workspace, document=document)
+
+    assert [r.user_id for r in waiting] == [viewer.id]
+
+
+def test_a_note_too_long_is_refused_and_kept(workspace, member, admin, login):
+    document = _doc(workspace, member)
+    review.reviewer_add(workspace=workspace, actor=member, document=document, user=admin)
+    _submit(workspace, member, document)
+    note = "n" * 1_001
+
+    response = login(admin).post(
+        _url(workspace, "docs:review-verdict", document_id=document.id),
+        {"verdict": "approved", "note": note},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert response.status_code == 400
+    assert "Keep the note under 1,000 characters." in response.content.decode()
+    assert f'value="{note}"' in response.content.decode()
+    assert Reviewer.objects.get().verdict == "pending"
