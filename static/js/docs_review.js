@@ -137,6 +137,8 @@
   function showComment(id) {
     var thread = document.getElementById("comment-" + id);
     if (!thread) return;
+    var folded = thread.closest("details");
+    if (folded) folded.open = true; // a resolved thread, or a reply box
     thread.scrollIntoView({ block: "nearest", behavior: "smooth" });
     flash(thread);
   }

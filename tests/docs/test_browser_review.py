@@ -131,8 +131,11 @@ def test_comment_on_a_sentence_resolve_it_and_approve(
     reviewer = context.new_page()
     reviewer.on("pageerror", lambda exc: console_errors.append(str(exc)))
     _log_in(reviewer, base, "rae@acme.test")
-    reviewer.goto(url)
+    # The link of the mention email opens the comment, resolved and folded as it is.
+    reviewer.goto(f"{url}#comment-{comment.id}")
     rpanel = reviewer.locator("#review")
+    expect(rpanel.locator("details.comment-resolved")).to_have_attribute("open", "")
+    expect(rpanel.locator(f"#comment-{comment.id}")).to_be_in_viewport()
     rpanel.get_by_label("Your review").fill("Ship it once guests are planned.")
     rpanel.get_by_role("button", name="Approve").click()
     expect(reviewer.locator(".reviewer")).to_contain_text("Approved")
