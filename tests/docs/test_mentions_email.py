@@ -137,3 +137,37 @@ def test_a_real_worker_sends_the_mention_mail_once(
     # Run again by hand: the mention is stamped, nothing goes out twice.
     assert comment_mentions_notify_task(workspace_id=workspace.id, comment_id=comment.id) == 0
     assert Mention.objects.get().notified_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mention_claimed_by_another_run_is_skipped_not_sent_twice(
+    workspace, member, dana, smtp_mail
+):
+    """Two runs at once (a retry racing the first): the one that finds the mention locked skips
+    it; the run holding it sends it, once."""
+    import threading
+
+    from django.db import connection, transaction
+
+    _, comment = _setup(workspace, member, "@Dana Scully ping")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        try:
+            with transaction.atomic():
+                Mention.objects.for_workspace(workspace).select_for_update().get()
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    locked.wait(10)
+    skipped = comment_mentions_notify_task(workspace_id=workspace.id, comment_id=comment.id)
+    release.set()
+    holder.join()
+    sent = comment_mentions_notify_task(workspace_id=workspace.id, comment_id=comment.id)
+
+    assert (skipped, sent) == (0, 1)
+    assert len(smtp_mail.messages) == 1
