@@ -99,6 +99,7 @@ def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
 
     page.get_by_role("link", name=re.compile("^History")).click()
     expect(page.get_by_role("cell", name="Evidence: SSO")).to_be_visible()
+    shoot(page, screenshots, "docs-history")
     page.get_by_role("link", name="Changes").first.click()
     expect(page).to_have_url(re.compile(r"/history/1/diff/2/$"))
     added = page.locator(".doc-diff__row--add")
