@@ -81,10 +81,11 @@ def reviewer_list(
     *, workspace: Workspace, document: Document, round_started: datetime | None = None
 ) -> list[Reviewer]:
     """The document's reviewers with their user (one query), each with `current_verdict` (the
-    verdict of this round) and `stale_verdict` (the verdict given in an earlier round)."""
+    verdict of this round) and `stale_verdict` (the verdict given in an earlier round). Someone
+    who left the workspace reviews no more: they neither show nor hold the approval back."""
     reviewers = list(
         Reviewer.objects.for_workspace(workspace)
-        .filter(document_id=document.id)
+        .filter(document_id=document.id, user__memberships__workspace=workspace)
         .select_related("user")
         .order_by("user__name", "user__email")
     )

@@ -403,3 +403,20 @@ def test_a_note_too_long_is_refused_and_kept(workspace, member, admin, login):
     assert "Keep the note under 1,000 characters." in response.content.decode()
     assert f'value="{note}"' in response.content.decode()
     assert Reviewer.objects.get().verdict == "pending"
+
+
+def test_a_reviewer_who_left_the_workspace_holds_nothing_back(workspace, member, admin, viewer):
+    from pmhub.workspaces.models import Membership
+
+    document = _doc(workspace, member)
+    for user in (admin, viewer):
+        review.reviewer_add(workspace=workspace, actor=member, document=document, user=user)
+    _submit(workspace, member, document)
+    Membership.objects.for_workspace(workspace).filter(user=viewer).delete()
+
+    review.review_verdict(workspace=workspace, actor=admin, document=document, verdict="approved")
+
+    assert _status(document) == Document.Status.APPROVED
+    assert [r.user_id for r in review.reviewer_list(workspace=workspace, document=document)] == [
+        admin.id
+    ]
