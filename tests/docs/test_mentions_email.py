@@ -149,7 +149,9 @@ def test_a_mention_claimed_by_another_run_is_skipped_not_sent_twice(
 
     from django.db import connection, transaction
 
-    _, comment = _setup(workspace, member, "@Dana Scully ping")
+    # The mention made by hand: comment_add would enqueue it to this module's real worker.
+    _, comment = _setup(workspace, member, "Dana, ping")
+    Mention.objects.create(workspace=workspace, comment=comment, user=dana)
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_row():
