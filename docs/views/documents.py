@@ -150,8 +150,11 @@ def document_new(request: HttpRequest) -> HttpResponse:
     if request.GET.get("kind") in Kind.values:
         initial["kind"] = request.GET["kind"]
     default = {t.kind: t.id for t in templates if t.is_default}
+    chosen = next((t for t in templates if str(t.id) == request.GET.get("template")), None)
+    if chosen is not None:  # "Use" on the templates page
+        initial["kind"], initial["template"] = chosen.kind, chosen.id
     initial.setdefault("kind", Kind.PRD)
-    initial["template"] = default.get(initial["kind"])
+    initial.setdefault("template", default.get(initial["kind"]))
     form = DocumentNewForm(request.POST or None, templates=templates, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -93,3 +93,14 @@ def test_another_workspaces_template_is_404(workspace, other_workspace, member, 
     delete = _url(workspace, "docs:template-delete", template_id=foreign.id)
     assert client.post(delete).status_code == 404
     assert DocumentTemplate.objects.for_workspace(other_workspace).filter(id=foreign.id).exists()
+
+
+def test_use_opens_a_new_document_with_that_template_chosen(workspace, member, login):
+    template = services.template_create(
+        workspace=workspace, kind="brief", name="Lean brief", body=""
+    )
+    page = login(member).get(_url(workspace, "docs:document-new") + f"?template={template.id}")
+    html = page.content.decode()
+    assert f'<option value="{template.id}" data-kind="brief" selected>' in html
+    brief = html.split('value="brief"', 1)[1].split(">", 1)[0]
+    assert "checked" in brief
