@@ -58,7 +58,7 @@ def document_page(
 def document_get(*, workspace: Workspace, document_id: int) -> Document:
     return (
         Document.objects.for_workspace(workspace)
-        .select_related("owner", "superseded_by")
+        .select_related("owner", "superseded_by", "release")
         .get(id=document_id)
     )
 

@@ -452,3 +452,14 @@ def test_another_workspaces_document_is_404(workspace, other_workspace, member, 
     )
     assert Document.objects.for_workspace(other_workspace).count() == 1
     assert UserFactory  # the factory module loads
+
+
+def test_release_notes_show_their_release(workspace, member, login):
+    from roadmap import releases
+
+    release = releases.release_create(workspace=workspace, actor=member, name="2026.12")
+    document = _doc(
+        workspace, member, "What's new in 2026.12", kind="release_notes", release_id=release.id
+    )
+    html = login(member).get(_url(workspace, "docs:document-detail", document_id=document.id))
+    assert _url(workspace, "roadmap:release-detail", release_id=release.id) in html.content.decode()
