@@ -11,7 +11,9 @@ lists, task lists, tables, code blocks) citing 200 of them live. Then measures, 
   `[[kind:id]]` replaced by plain words, through `render_markdown` alone (`render_ratio`);
 - the SQL statements of `document_html` for 10 and for 200 references (constant: `queries`);
 - the diff (`docs.diff.diff_texts`) of two 50-page revisions, a few percent of their lines
-  edited, inserted and removed (`diff_ms`, its median).
+  edited, inserted and removed (`diff_ms`, its median); of two far apart (a third of the lines
+  rewritten: `diff_far`); and of a 20,000-line checklist of one repeated line with one line
+  changed, timed once (`diff_repetitive`: a line matcher gone quadratic shows here).
 
 The final line is JSON with every figure and the targets.
 """
@@ -32,6 +34,7 @@ PRD_TITLE = "Bench PRD: fifty pages"
 REFERENCES = 200
 PAGES = 50
 TARGET_CHARS = 150_000
+REPETITIVE_LINES = 20_000
 WORDS = [
     "export", "planning", "review", "owner", "field", "customer", "account", "workflow", "board",
     "search", "latency", "permission", "admin", "release", "roadmap", "insight", "evidence",
@@ -95,18 +98,18 @@ def prd_text(references: list[str], *, seed: int = 7) -> str:
     return text
 
 
-def edited(text: str, *, seed: int = 11) -> str:
-    """A later revision: a few percent of the lines changed, some inserted, some removed."""
+def edited(text: str, *, seed: int = 11, share: float = 0.03) -> str:
+    """A later revision: `share` of the lines changed, some inserted, some removed."""
     rng = random.Random(seed)  # noqa: S311 - test data
     lines = text.splitlines()
     out: list[str] = []
     for line in lines:
         roll = rng.random()
-        if roll < 0.03 and line:
+        if roll < share and line:
             words = line.split(" ")
             words[rng.randrange(len(words))] = rng.choice(WORDS).upper()
             out.append(" ".join(words))
-        elif roll < 0.035:
+        elif roll < share + 0.005:
             continue  # removed
         else:
             out.append(line)
@@ -252,6 +255,23 @@ def main() -> None:
         {"added": diff.added, "removed": diff.removed, "rows": len(diff.rows), "chars": len(later)}
     )
     progress("diff", diff_figures)
+    # Versions far apart: a third of the lines rewritten.
+    rewritten = edited(body, seed=13, share=0.3)
+    diff_far = timed(lambda: diff_texts(body, rewritten), repeat=max(5, args.repeat // 3))
+    progress("diff_far", diff_far)
+    # A pathological body: the same short line thousands of times (a long checklist), one
+    # line changed in the middle. Timed once: it shows whether the line matcher goes quadratic.
+    same = "\n".join(["- [ ] TBD"] * REPETITIVE_LINES)
+    middle = REPETITIVE_LINES // 2
+    changed = "\n".join(["- [ ] TBD"] * middle + ["- [x] done"] + ["- [ ] TBD"] * middle)
+    started = time.perf_counter()
+    diff_texts(same, changed)
+    diff_repetitive = {
+        "lines": REPETITIVE_LINES,
+        "chars": len(same),
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    progress("diff_repetitive", diff_repetitive)
 
     print(
         json.dumps(
@@ -264,6 +284,8 @@ def main() -> None:
                 "queries_constant": queries["10"] == queries["200"],
                 "diff": diff_figures,
                 "diff_ms": diff_figures["median_ms"],
+                "diff_far": diff_far,
+                "diff_repetitive": diff_repetitive,
                 "targets": {"render_ratio": 2, "diff_ms": 200},
             },
             default=str,
