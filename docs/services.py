@@ -339,6 +339,15 @@ def document_set_status(
             f"A document {document.get_status_display().lower()} cannot become "
             f"{Document.Status(status).label.lower()}."
         )
+    if status == Document.Status.APPROVED:
+        from docs.review import review_waiting_on  # review builds on these services
+
+        waiting = review_waiting_on(workspace=workspace, document=document)
+        if waiting:
+            names = ", ".join(r.user.name or r.user.email for r in waiting)
+            raise ApplicationError(
+                f"Waiting on {names}: a document with reviewers is approved by their verdicts."
+            )
     document.status = status
     fields = ["status", "updated_at"]
     if status == Document.Status.PUBLISHED and document.published_at is None:

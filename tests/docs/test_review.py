@@ -420,3 +420,28 @@ def test_a_reviewer_who_left_the_workspace_holds_nothing_back(workspace, member,
     assert [r.user_id for r in review.reviewer_list(workspace=workspace, document=document)] == [
         admin.id
     ]
+
+
+def test_the_status_control_cannot_approve_over_waiting_reviewers(workspace, member, admin):
+    document = _doc(workspace, member)
+    review.reviewer_add(workspace=workspace, actor=member, document=document, user=admin)
+    _submit(workspace, member, document)
+
+    with pytest.raises(ApplicationError) as exc:
+        document_set_status(
+            workspace=workspace, actor=member, document=document, status=Document.Status.APPROVED
+        )
+    assert "Waiting on" in exc.value.message
+    assert _status(document) == Document.Status.IN_REVIEW
+
+    review.review_verdict(workspace=workspace, actor=admin, document=document, verdict="approved")
+    assert _status(document) == Document.Status.APPROVED
+
+
+def test_without_reviewers_an_editor_approves_by_hand(workspace, member):
+    document = _doc(workspace, member)
+    _submit(workspace, member, document)
+    document_set_status(
+        workspace=workspace, actor=member, document=document, status=Document.Status.APPROVED
+    )
+    assert _status(document) == Document.Status.APPROVED
