@@ -349,7 +349,23 @@
     });
   }
 
+  /* --- list: j / k move between documents, Enter opens ---------------------------------- */
+  function initList() {
+    var links = Array.prototype.slice.call(document.querySelectorAll(".doc-table__title"));
+    if (!links.length) return;
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+      if (event.key !== "j" && event.key !== "k") return;
+      event.preventDefault();
+      var at = links.indexOf(document.activeElement);
+      var next = event.key === "j" ? at + 1 : at - 1;
+      if (at === -1) next = 0;
+      links[Math.max(0, Math.min(links.length - 1, next))].focus();
+    });
+  }
+
   function init() {
+    initList();
     initNew();
     initDetail();
     document.querySelectorAll("[data-doc-editor]").forEach(initEditor);

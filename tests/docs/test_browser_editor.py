@@ -120,6 +120,8 @@ def test_pm_writes_a_prd_with_a_live_reference_and_reads_its_diff(
 
     page.goto(f"{base}/w/acme/docs/")
     expect(page.get_by_role("link", name="Enterprise SSO")).to_be_visible()
+    page.keyboard.press("j")
+    expect(page.get_by_role("link", name="Enterprise SSO")).to_be_focused()
     shoot(page, screenshots, "docs-list")
     page.get_by_role("link", name="Templates").click()
     expect(page.locator(".badge", has_text="Shipped")).to_have_count(6)
