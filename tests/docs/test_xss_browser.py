@@ -106,6 +106,7 @@ class World:
     release_notes: Document
     template_id: int
     email_html: str
+    item_id: int
 
 
 @pytest.fixture
@@ -130,6 +131,10 @@ def world(settings) -> World:
         workspace=workspace, actor=pm, document=document, base_version=1, title=EVIL_TITLE,
         body=body, summary="<script>alert(1)</script> summary",
     )  # fmt: skip
+    decision = services.document_create(
+        workspace=workspace, actor=pm, kind="decision", title=EVIL_TITLE, body=body
+    )
+    services.document_link_add(workspace=workspace, document=decision, item_id=item.id)
     for payload in PAYLOADS[:12]:  # titles in the documents list
         services.document_create(
             workspace=workspace, actor=pm, kind="brief", title=payload[:200], body=payload
@@ -177,7 +182,7 @@ def world(settings) -> World:
             "description": "<img src=x onerror=alert(1)>",
         },
     )
-    return World(workspace.slug, document, notes, template.id, email_html)
+    return World(workspace.slug, document, notes, template.id, email_html, item.id)
 
 
 def _drafted_release_notes(workspace, pm, insight_id: int) -> None:
@@ -231,6 +236,13 @@ def _docs(name: str, **extra: Callable[[World], object]) -> Callable[[World], st
     return url
 
 
+def _item_detail(world: World) -> str:
+    return reverse(
+        "backlog:item-detail",
+        kwargs={"workspace_slug": world.workspace_slug, "item_id": world.item_id},
+    )
+
+
 def _document_id(world: World) -> int:
     return world.document.id
 
@@ -252,6 +264,10 @@ PAGES: dict[str, tuple[Callable[[World], str], bool, str]] = {
     "template-list": (_docs("template-list"), True, "svg onload"),
     "template-edit": (_docs("template-edit", template_id=lambda w: w.template_id), True,
                       "onerror"),
+    "document-new": (_docs("document-new"), True, "svg onload"),
+    "changelog-settings": (_docs("changelog-settings"), True, "changelog"),
+    # Decision records are listed on the items they concern.
+    "item-detail": (_item_detail, True, "onerror"),
     "changelog-index": (_changelog("index"), False, "onerror"),
     "changelog-entry": (_changelog("entry", entry=True), False, MARKER),
 }  # fmt: skip
