@@ -123,7 +123,11 @@ def world(settings) -> World:
         workspace=workspace, kind="prd", name='PRD "><svg onload=alert(1)>', body=CORPUS,
         description="<img src=x onerror=alert(1)>",
     )  # fmt: skip
-    body = f"{CORPUS}\nCites [[item:{item.id}]] and [[insight:{insight.id}]] and [[item:999999]].\n"
+    # Version 2 changes a word in every payload, so the diff marks words inside each of them.
+    changed = CORPUS.replace("alert(1)", "alert(2)").replace("__pwned=1", "__pwned=2")
+    body = (
+        f"{changed}\nCites [[item:{item.id}]] and [[insight:{insight.id}]] and [[item:999999]].\n"
+    )
     document = services.document_create(
         workspace=workspace, actor=pm, kind="prd", title=EVIL_TITLE, template=template
     )
