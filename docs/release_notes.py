@@ -103,10 +103,12 @@ def release_notes_markdown(*, workspace: Workspace, release: Release) -> str:
             line = one_line(item.description)
             if line:
                 bullet += f": {line}"
-            lines.append(bullet)
             if answers[item.id]:
                 cited = ", ".join(f"[[insight:{i}]]" for i in answers[item.id])
-                lines.append(f"  Answers: {cited}")
+                # A hard break (the trailing backslash): the insights on a line of their own.
+                lines += [f"{bullet}\\", f"  Answers: {cited}"]
+            else:
+                lines.append(bullet)
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

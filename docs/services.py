@@ -315,6 +315,13 @@ _MOVES = {
     Document.Status.PUBLISHED: {Document.Status.ARCHIVED, Document.Status.DRAFT},
     Document.Status.ARCHIVED: {Document.Status.DRAFT},
 }  # fmt: skip
+
+
+def document_status_moves(document: Document) -> set[str]:
+    """The statuses the document may move to from its own (the workflow's one table)."""
+    return set(_MOVES.get(document.status, set()))
+
+
 _STATUS_EVENTS = {
     Document.Status.IN_REVIEW: DocumentEvent.Kind.SUBMITTED,
     Document.Status.APPROVED: DocumentEvent.Kind.APPROVED,

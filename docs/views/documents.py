@@ -199,7 +199,7 @@ _MOVE_LABELS = {
 
 
 def _moves(document: Document) -> list[tuple[str, str]]:
-    allowed = services._MOVES.get(document.status, set())  # the workflow's one table
+    allowed = services.document_status_moves(document)
     return [(s, label) for s, label in _MOVE_LABELS.items() if s in allowed]
 
 

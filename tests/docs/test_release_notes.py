@@ -107,12 +107,12 @@ def test_draft_groups_shipped_items_by_area_with_the_insights_they_answer(worksp
         "\n"
         "## Reports\n"
         "\n"
-        "- **CSV export**: Export any view to CSV.\n"
+        "- **CSV export**: Export any view to CSV.\\\n"
         f"  Answers: [[insight:{timeouts.id}]], [[insight:{big.id}]]\n"
         "\n"
         "## Other\n"
         "\n"
-        "- **Faster search**\n"
+        "- **Faster search**\\\n"
         f"  Answers: [[insight:{speed.id}]]\n"
     )
     link = DocumentLink.objects.get(document=notes)
