@@ -42,6 +42,7 @@ LOCAL_APPS = [
     "backlog",
     "roadmap",
     "docs",
+    "pmhub.digests",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -1,0 +1,235 @@
+"""The one write path for stakeholders, their follows and the workspace's digest settings, and
+the sweeper that creates due deliveries.
+
+The sweeper only creates Delivery rows, unique per (stakeholder, period), with
+`ON CONFLICT DO NOTHING`: run twice, by two beats at once, or after a crash, it creates each
+due delivery exactly once. Sending is the senders' job.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pmhub.digests.models import Cadence, Delivery, DigestSettings, Follow, Stakeholder
+from pmhub.digests.schedule import current_period, zone
+from pmhub.workspaces.models import Membership, Workspace
+
+if TYPE_CHECKING:
+    from pmhub.accounts.models import User
+
+SWEEP_CHUNK = 2_000
+
+
+# --- settings ----------------------------------------------------------------------------------
+def digest_settings_get(*, workspace: Workspace) -> DigestSettings:
+    """The workspace's digest settings, created with the defaults on first use."""
+    found = DigestSettings.objects.for_workspace(workspace).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return DigestSettings.objects.create(workspace=workspace)
+    except IntegrityError:  # created meanwhile by another request
+        return DigestSettings.objects.for_workspace(workspace).get()
+
+
+def _clean_hour(hour: Any, field: str = "send_hour") -> int:
+    try:
+        value = int(hour)
+    except (TypeError, ValueError):
+        raise ValidationError({field: "Give an hour from 0 to 23."}) from None
+    if not 0 <= value <= 23:
+        raise ValidationError({field: "Give an hour from 0 to 23."})
+    return value
+
+
+def _clean_timezone(name: str, field: str = "timezone") -> str:
+    try:
+        zone(name)
+    except ValueError as exc:
+        raise ValidationError({field: str(exc)}) from None
+    return name
+
+
+def _clean_cadence(cadence: str, *, blank: bool) -> str:
+    if (blank and cadence == "") or cadence in Cadence.values:
+        return cadence
+    raise ValidationError({"cadence": f"Choose one of: {', '.join(Cadence.values)}."})
+
+
+@transaction.atomic
+def digest_settings_update(*, workspace: Workspace, **changes: Any) -> DigestSettings:
+    found = digest_settings_get(workspace=workspace)
+    found = DigestSettings.objects.for_workspace(workspace).select_for_update().get(id=found.id)
+    if "cadence" in changes:
+        changes["cadence"] = _clean_cadence(changes["cadence"], blank=False)
+    if "send_hour" in changes:
+        changes["send_hour"] = _clean_hour(changes["send_hour"])
+    if "timezone" in changes:
+        changes["timezone"] = _clean_timezone(changes["timezone"])
+    if "reply_to" in changes and changes["reply_to"]:
+        try:
+            validate_email(changes["reply_to"])
+        except ValidationError:
+            raise ValidationError({"reply_to": "Give an email address."}) from None
+    if "sender_name" in changes:
+        changes["sender_name"] = " ".join((changes["sender_name"] or "").split())[:120]
+    for field, value in changes.items():
+        setattr(found, field, value)
+    found.save()
+    return found
+
+
+# --- stakeholders --------------------------------------------------------------------------------
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": f"“{email[:80]}” is not an email address."}) from None
+    return email
+
+
+def _member(workspace: Workspace, email: str) -> User | None:
+    membership = (
+        Membership.objects.for_workspace(workspace)
+        .select_related("user")
+        .filter(user__email__iexact=email)
+        .first()
+    )
+    return membership.user if membership is not None else None
+
+
+def stakeholder_create(
+    *,
+    workspace: Workspace,
+    email: str,
+    name: str = "",
+    team: str = "",
+    follows_workspace: bool = False,
+    cadence: str = "",
+    send_hour: int | None = None,
+    timezone_name: str = "",
+) -> Stakeholder:
+    """A stakeholder; linked to the member with that email when there is one (their links then
+    go to the app). An email already here is refused."""
+    email = _clean_email(email)
+    try:
+        with transaction.atomic():
+            return Stakeholder.objects.create(
+                workspace=workspace, email=email, name=" ".join(name.split())[:120],
+                team=" ".join(team.split())[:80], user=_member(workspace, email),
+                follows_workspace=follows_workspace,
+                cadence=_clean_cadence(cadence, blank=True),
+                send_hour=None if send_hour is None else _clean_hour(send_hour),
+                timezone=_clean_timezone(timezone_name) if timezone_name else "",
+            )  # fmt: skip
+    except IntegrityError:
+        raise ValidationError({"email": f"{email} is already a stakeholder here."}) from None
+
+
+def follow_add(
+    *,
+    workspace: Workspace,
+    stakeholder: Stakeholder,
+    area_id: int | None = None,
+    roadmap_id: int | None = None,
+    item_id: int | None = None,
+    company_id: int | None = None,
+    owns: bool = False,
+) -> Follow:
+    """The stakeholder follows one area, roadmap, item or company of the workspace (idempotent;
+    `owns` marks a company they own as its account owner)."""
+    from backlog.models import Item, ProductArea
+    from discovery.models import Company
+    from roadmap.models import Roadmap
+
+    given = [
+        (field, model, value)
+        for field, model, value in (
+            ("area", ProductArea, area_id), ("roadmap", Roadmap, roadmap_id),
+            ("item", Item, item_id), ("company", Company, company_id),
+        )
+        if value is not None
+    ]  # fmt: skip
+    if len(given) != 1:
+        raise ValidationError("Follow one area, roadmap, item or company at a time.")
+    field, model, value = given[0]
+    if owns and field != "company":
+        raise ValidationError({"owns": "Only a company has an account owner."})
+    if not model.objects.for_workspace(workspace).filter(id=value).exists():
+        raise ValidationError({field: f"No such {field} in this workspace."})
+    follow, created = Follow.objects.for_workspace(workspace).get_or_create(
+        workspace=workspace, stakeholder=stakeholder, **{f"{field}_id": value},
+        defaults={"owns": owns},
+    )  # fmt: skip
+    if not created and follow.owns != owns:
+        follow.owns = owns
+        follow.save(update_fields=["owns", "updated_at"])
+    return follow
+
+
+# --- the sweeper ---------------------------------------------------------------------------------
+def _due_deliveries(
+    stakeholders: Iterable[dict[str, Any]],
+    defaults: dict[int, DigestSettings],
+    now: datetime.datetime,
+) -> list[Delivery]:
+    made = []
+    for row in stakeholders:
+        own = defaults.get(row["workspace_id"])
+        cadence = row["cadence"] or (own.cadence if own else Cadence.WEEKLY)
+        hour = row["send_hour"] if row["send_hour"] is not None else (own.send_hour if own else 8)
+        tz_name = row["timezone"] or (own.timezone if own else "UTC")
+        try:
+            period = current_period(cadence, hour, tz_name, now)
+        except ValueError:  # a timezone removed from the system's database since it was set
+            period = current_period(cadence, hour, "UTC", now)
+        # A stakeholder added after this period's moment starts with the next one.
+        if period is None or period.due_at < row["created_at"]:
+            continue
+        made.append(
+            Delivery(
+                workspace_id=row["workspace_id"],
+                stakeholder_id=row["id"],
+                period=period.key,
+                due_at=period.due_at,
+                covers_until=period.due_at,
+            )  # fmt: skip
+        )
+    return made
+
+
+def deliveries_create_due(*, now: datetime.datetime | None = None) -> int:
+    """Create the delivery of every active stakeholder whose period has come, in every
+    workspace; each at most once (unique per stakeholder and period: rows already there are
+    skipped by PostgreSQL). Returns how many deliveries were due, made now or before."""
+    now = now or timezone.now()
+    # cross-workspace: the sweeper serves every workspace's schedule in one pass.
+    defaults = {s.workspace_id: s for s in DigestSettings.objects.unscoped()}
+    # cross-workspace: as above.
+    rows = (
+        Stakeholder.objects.unscoped()
+        .filter(status=Stakeholder.Status.ACTIVE)
+        .exclude(cadence__in=[Cadence.OFF, Cadence.IMMEDIATELY])
+        .order_by("id")
+        .values("id", "workspace_id", "cadence", "send_hour", "timezone", "created_at")
+    )
+    due_count, last_id = 0, 0
+    while True:
+        chunk = list(rows.filter(id__gt=last_id)[:SWEEP_CHUNK])
+        if not chunk:
+            return due_count
+        last_id = chunk[-1]["id"]
+        due = _due_deliveries(chunk, defaults, now)
+        # A workspace whose default is off or immediately: its stakeholders without their own
+        # cadence get nothing scheduled (_due_deliveries found no period for them).
+        Delivery.objects.bulk_create(due, ignore_conflicts=True)
+        due_count += len(due)
