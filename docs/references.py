@@ -141,26 +141,40 @@ def chip_html(
     return f'<span class="ref ref--{kind}" data-ref="{kind}:{target_id}">{" ".join(parts)}</span>'
 
 
+def references_read(
+    *, workspace: Workspace, references: list[Reference]
+) -> tuple[dict[Reference, Target], str]:
+    """The targets of `references` and the name of the score their items show (the primary
+    formula's; empty without one): the formula, then one query per kind and the scores."""
+    formula = None
+    if any(kind == "item" for kind, _ in references):
+        formula = primary_formula_get(workspace=workspace)
+    targets = targets_read(workspace=workspace, references=references, formula=formula)
+    return targets, formula.name if formula is not None else ""
+
+
 def document_html(
     *,
     workspace: Workspace,
     body: str,
     known_titles: Mapping[Reference, str] | None = None,
     links: bool = True,
+    read: tuple[dict[Reference, Target], str] | None = None,
 ) -> SafeString:
     """A document body rendered with its live references (the one renderer and sanitizer),
-    in constant queries."""
+    in constant queries. `read`: what references_read gave for the body's references, for a
+    page that shows them elsewhere too (a reference it lacks is read then)."""
     known = known_titles or {}
 
     def draw(references: list[Reference]) -> dict[Reference, str]:
-        formula = None
-        if any(kind == "item" for kind, _ in references):
-            formula = primary_formula_get(workspace=workspace)
-        targets = targets_read(workspace=workspace, references=references, formula=formula)
-        name = formula.name if formula is not None else ""
+        targets, score_name = read if read is not None else ({}, "")
+        missing = [ref for ref in references if ref not in targets]
+        if read is None or missing:
+            more, score_name = references_read(workspace=workspace, references=missing)
+            targets = {**targets, **more}
         return {
             ref: chip_html(ref, targets.get(ref), known_title=known.get(ref, ""), links=links,
-                           score_name=name)
+                           score_name=score_name)
             for ref in references
         }  # fmt: skip
 

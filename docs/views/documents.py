@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from docs import selectors, services
 from docs.models import BODY_MAX_CHARS, SUMMARY_MAX_CHARS, TITLE_MAX_CHARS, Document, Kind
-from docs.references import chip_html, document_html, targets_read
+from docs.references import chip_html, document_html, references_read
 from docs.services import StaleDocumentError
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
@@ -208,12 +208,16 @@ def _detail_context(request: HttpRequest, document: Document, **overrides: Any) 
     references = selectors.document_reference_list(workspace=workspace, document=document)
     known = selectors.known_titles(references)
     keys = [(r.target, r.target_id) for r in references]
-    targets = targets_read(workspace=workspace, references=keys) if keys else {}
+    # Read once for the Referenced list and the body (which cites what the rows list).
+    read = references_read(workspace=workspace, references=keys) if keys else ({}, "")
+    targets = read[0]
     can_edit = _can_edit(request)
     find = request.GET.get("find", "")[:200]
     context: dict[str, Any] = {
         "document": document,
-        "body_html": document_html(workspace=workspace, body=document.body, known_titles=known),
+        "body_html": document_html(
+            workspace=workspace, body=document.body, known_titles=known, read=read
+        ),
         # chip_html escapes every value it draws (html_text): its markup is ours.
         "referenced": [
             mark_safe(chip_html(key, targets.get(key), known_title=known.get(key, "")))  # noqa: S308

@@ -269,9 +269,9 @@ def test_detail_queries_do_not_grow(workspace, member, login):
     two = _queries(client, url)
     cite(6)
     eight = _queries(client, url)
-    # session + user + membership, the document, its references, the targets (formula, items,
-    # scores) for the Referenced list and again for the body, the links, the members, the
-    # decision records: the same however many references and links.
+    # membership (+user), the document, its references, the targets (formula, items, scores)
+    # for the Referenced list and the body, the links, the members, the decision records: the
+    # same however many references and links.
     assert eight == two
     assert two <= 16
 

@@ -5,7 +5,7 @@ through would really run: no dialog opens, `window.__pwned` stays undefined, and
 carries an event handler, a script URL or a frame. The Atom feed parses as XML with its HTML
 escaped; the mention email's HTML is opened as a page too.
 
-Each page is one case; a page whose route is not there (yet) is skipped with the reason.
+Each page is one case.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from urllib.request import urlopen
 
 import pytest
 from django.core import mail
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from backlog import services as backlog
 from discovery import services as discovery
-from docs import services
+from docs import review, services
 from docs.models import Changelog, Document
+from docs.release_notes import release_notes_draft
 from tests.backlog.browser_support import log_in
 from tests.factories import MembershipFactory, WorkspaceFactory
 
@@ -145,23 +146,17 @@ def world(settings) -> World:
         )
 
     email_html = ""
-    try:
-        from docs import review
-    except ImportError:
-        review = None
-    if review is not None and hasattr(review, "comment_add"):
-        comment = review.comment_add(
-            workspace=workspace, actor=pm, document=document,
-            body=f"@rev@acme.test have a look\n\n{CORPUS}"[:10_000],
-            quote="<img src=x onerror=alert(1)>",
-        )  # fmt: skip
-        if hasattr(review, "mention_emails_send"):
-            mail.outbox = []
-            review.mention_emails_send(workspace=workspace, comment_id=comment.id)
-            for message in mail.outbox:
-                for content, mimetype in getattr(message, "alternatives", []):
-                    if mimetype == "text/html":
-                        email_html = content
+    comment = review.comment_add(
+        workspace=workspace, actor=pm, document=document,
+        body=f"@rev@acme.test have a look\n\n{CORPUS}"[:10_000],
+        quote="<img src=x onerror=alert(1)>",
+    )  # fmt: skip
+    mail.outbox = []
+    review.mention_emails_send(workspace=workspace, comment_id=comment.id)
+    for message in mail.outbox:
+        for content, mimetype in getattr(message, "alternatives", []):
+            if mimetype == "text/html":
+                email_html = content
 
     from roadmap.releases import release_create
 
@@ -193,10 +188,6 @@ def _drafted_release_notes(workspace, pm, insight_id: int) -> None:
     """A release whose shipped item carries payloads in its title, description and area, its
     notes drafted from it (docs.release_notes) and published: payloads in item fields must not
     turn into markup on the way into Markdown."""
-    try:
-        from docs.release_notes import release_notes_draft
-    except ImportError:
-        return
     from roadmap.releases import release_create
     from roadmap.services import item_schedule_set
 
@@ -324,10 +315,7 @@ def chromium(browser: Browser):
 @pytest.mark.parametrize("name", list(PAGES))
 def test_the_corpus_is_inert_in_every_page(live_server, chromium, world, name, screenshots):
     build, signed_in, expected = PAGES[name]
-    try:
-        path = build(world)
-    except NoReverseMatch as exc:
-        pytest.skip(f"no route yet for {name}: {exc}")
+    path = build(world)
     page = chromium.new_page()
     if signed_in:
         log_in(page, live_server.url)
@@ -340,10 +328,7 @@ def test_the_corpus_is_inert_in_every_page(live_server, chromium, world, name, s
 def test_the_editors_live_preview_autocomplete_and_conflict_are_inert(
     live_server, chromium, world, screenshots
 ):
-    try:
-        path = _docs("document-edit", document_id=_document_id)(world)
-    except NoReverseMatch as exc:
-        pytest.skip(f"no editor yet: {exc}")
+    path = _docs("document-edit", document_id=_document_id)(world)
     page = chromium.new_page()
     log_in(page, live_server.url)
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
@@ -395,10 +380,7 @@ class _Tags(HTMLParser):
 
 
 def test_the_atom_feed_escapes_the_corpus_and_parses(live_server, chromium, world):
-    try:
-        path = _changelog("feed")(world)
-    except NoReverseMatch as exc:
-        pytest.skip(f"no route yet for the feed: {exc}")
+    path = _changelog("feed")(world)
     with urlopen(f"{live_server.url}{path}") as response:  # noqa: S310 - the live test server
         assert response.status == 200
         text = response.read().decode()
@@ -424,8 +406,7 @@ def test_the_atom_feed_escapes_the_corpus_and_parses(live_server, chromium, worl
 
 
 def test_the_mention_email_is_inert(chromium, world):
-    if not world.email_html:
-        pytest.skip("no mention email yet (docs.review.mention_emails_send)")
+    assert world.email_html
     assert MARKER in world.email_html
     parser = _Tags()
     parser.feed(world.email_html)
