@@ -332,6 +332,8 @@ class Insight(WorkspaceOwnedModel):
     title = models.CharField(max_length=200)
     summary = models.TextField(blank=True, max_length=FEEDBACK_MAX_CHARS)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # When it last became validated: the digests announce insights validated since the last one.
+    validated_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -813,6 +813,7 @@ def insight_create(
         workspace=workspace,
         created_by=actor,
         status=status,
+        validated_at=timezone.now() if status == Insight.Status.VALIDATED else None,
         title=_check_text(title, field="title", limit=200),
         summary=_check_text(summary, field="summary", limit=FEEDBACK_MAX_CHARS, required=False),
     )
@@ -849,6 +850,8 @@ def insight_update(
         status = changes.pop("status")
         if status not in Insight.Status.values:
             raise ValidationError({"status": "Choose draft, validated or archived."})
+        if status == Insight.Status.VALIDATED and insight.status != status:
+            insight.validated_at = timezone.now()
         insight.status = status
     if changes:
         raise ValidationError(dict.fromkeys(changes, "This field cannot be changed."))

@@ -34,4 +34,5 @@ urlpatterns = [
     path("workspaces/<slug:workspace_slug>/", include("backlog.api.urls")),
     path("workspaces/<slug:workspace_slug>/", include("roadmap.api.urls")),
     path("workspaces/<slug:workspace_slug>/", include("docs.api.urls")),
+    path("workspaces/<slug:workspace_slug>/", include("pmhub.digests.api.urls")),
 ]

@@ -13,6 +13,7 @@ workspace_patterns = [
     path("backlog/", include("backlog.urls")),
     path("roadmap/", include("roadmap.urls")),
     path("docs/", include("docs.urls")),
+    path("digests/", include("pmhub.digests.urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
     path("share/", include("roadmap.share_urls")),
     path("changelog/", include("docs.public_urls")),
+    path("digest/", include("pmhub.digests.public_urls")),
     path("api/v1/", include("pmhub.api_urls")),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
     path(

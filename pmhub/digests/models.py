@@ -164,6 +164,9 @@ class Delivery(WorkspaceOwnedModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     message_id = models.CharField(max_length=255, blank=True)
+    # What was sent, for the send log.
+    subject = models.CharField(max_length=200, blank=True)
+    entry_count = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [
