@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pmhub.core.exceptions import ApplicationError
 from pmhub.digests.models import Cadence, Delivery, DigestSettings, Follow, Stakeholder
 from pmhub.digests.schedule import current_period, zone
 from pmhub.workspaces.models import Membership, Workspace
@@ -233,3 +234,91 @@ def deliveries_create_due(*, now: datetime.datetime | None = None) -> int:
         # cadence get nothing scheduled (_due_deliveries found no period for them).
         Delivery.objects.bulk_create(due, ignore_conflicts=True)
         due_count += len(due)
+
+
+# --- stakeholder edits (the pages, the API and the CSV import) ---------------------------------
+class StaleEditError(ApplicationError):
+    """Someone saved the stakeholder after this edit began; `extra["version"]` is the current
+    one. The API answers 412 (its If-Match failed), the pages 409 with the form kept."""
+
+    status_code = 412
+
+
+STAKEHOLDER_FIELDS = frozenset(
+    {"email", "name", "team", "follows_workspace", "cadence", "send_hour", "timezone"}
+)
+
+
+@transaction.atomic
+def stakeholder_update(
+    *, workspace: Workspace, stakeholder: Stakeholder, version: int | None, **changes: Any
+) -> Stakeholder:
+    """Save an edit begun on `version` (None: no check, the caller read it just now); a save
+    in between is refused with StaleEditError, never overwritten. A new email is linked to the
+    member who has it, if any."""
+    unknown = set(changes) - STAKEHOLDER_FIELDS
+    if unknown:
+        raise ValidationError(f"Unknown stakeholder fields: {', '.join(sorted(unknown))}.")
+    found = Stakeholder.objects.for_workspace(workspace).select_for_update().get(id=stakeholder.id)
+    if version is not None and found.version != version:
+        raise StaleEditError(
+            "Someone else saved this stakeholder while you were editing. Their changes are "
+            "shown; save again to replace them with yours.",
+            extra={"version": found.version},
+        )
+    if "email" in changes:
+        found.email = _clean_email(changes["email"])
+        found.user = _member(workspace, found.email)
+    if "name" in changes:
+        found.name = " ".join((changes["name"] or "").split())[:120]
+    if "team" in changes:
+        found.team = " ".join((changes["team"] or "").split())[:80]
+    if "follows_workspace" in changes:
+        found.follows_workspace = bool(changes["follows_workspace"])
+    if "cadence" in changes:
+        found.cadence = _clean_cadence(changes["cadence"] or "", blank=True)
+    if "send_hour" in changes:
+        hour = changes["send_hour"]
+        found.send_hour = None if hour is None or hour == "" else _clean_hour(hour)
+    if "timezone" in changes:
+        found.timezone = _clean_timezone(changes["timezone"]) if changes["timezone"] else ""
+    found.version += 1
+    try:
+        with transaction.atomic():
+            found.save()
+    except IntegrityError:
+        raise ValidationError({"email": f"{found.email} is already a stakeholder here."}) from None
+    return found
+
+
+@transaction.atomic
+def stakeholder_delete(*, workspace: Workspace, stakeholder: Stakeholder) -> None:
+    """Remove the stakeholder with their follows and send log."""
+    Stakeholder.objects.for_workspace(workspace).filter(id=stakeholder.id).delete()
+
+
+@transaction.atomic
+def stakeholder_resume(*, workspace: Workspace, stakeholder: Stakeholder) -> Stakeholder:
+    """A paused address (repeated delivery failures) becomes active again with its failures
+    forgotten. An unsubscribed stakeholder stays unsubscribed: only they can change that."""
+    found = Stakeholder.objects.for_workspace(workspace).select_for_update().get(id=stakeholder.id)
+    if found.status == Stakeholder.Status.UNSUBSCRIBED:
+        raise ApplicationError(
+            "This stakeholder unsubscribed; only they can subscribe again.",
+        )
+    if found.status == Stakeholder.Status.PAUSED or found.failure_count:
+        found.status = Stakeholder.Status.ACTIVE
+        found.failure_count = 0
+        found.last_failure = ""
+        found.version += 1
+        found.save(
+            update_fields=["status", "failure_count", "last_failure", "version", "updated_at"]
+        )
+    return found
+
+
+def follow_remove(*, workspace: Workspace, stakeholder: Stakeholder, follow_id: int) -> None:
+    """Stop following one thing (idempotent: a follow already gone is no error)."""
+    Follow.objects.for_workspace(workspace).filter(
+        stakeholder_id=stakeholder.id, id=follow_id
+    ).delete()
