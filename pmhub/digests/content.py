@@ -107,6 +107,26 @@ class _Changes:
     document_items: dict[int, set[int]]
     release_items: dict[int, set[int]]
     kr_items: dict[int, set[int]]
+    # The items with events, indexed by what a scope follows: a stakeholder's events are found
+    # by lookups, not by testing every event of the workspace against every scope.
+    events_by_item: dict[int, list[int]] = field(default_factory=dict)  # item -> positions
+    changed_by: dict[str, dict[int, set[int]]] = field(default_factory=dict)
+
+    def index_events(self) -> None:
+        self.events_by_item = defaultdict(list)
+        by_area, by_roadmap, by_company = defaultdict(set), defaultdict(set), defaultdict(set)
+        for position, event in enumerate(self.events):
+            item_id = event["item_id"]
+            self.events_by_item[item_id].append(position)
+            if event["roadmap_id"] is not None:
+                by_roadmap[event["roadmap_id"]].add(item_id)
+        for item_id in self.events_by_item:
+            by_area[self.item_areas.get(item_id)].add(item_id)
+            for roadmap_id in self.item_roadmaps.get(item_id, ()):
+                by_roadmap[roadmap_id].add(item_id)
+            for company_id in self.item_companies.get(item_id, ()):
+                by_company[company_id].add(item_id)
+        self.changed_by = {"area": by_area, "roadmap": by_roadmap, "company": by_company}
 
 
 def _first_reads(
@@ -317,6 +337,7 @@ def _changes_read(
             changes.document_items.setdefault(document_id, set()).update(
                 changes.release_items.get(release_id, ())
             )
+    changes.index_events()
     return follows, set(members), changes
 
 
@@ -344,6 +365,19 @@ class _Scope:
         if roadmap_id in self.roadmaps or self.roadmaps & changes.item_roadmaps.get(item_id, set()):
             return True
         return bool(self.companies.intersection(changes.item_companies.get(item_id, ())))
+
+    def event_positions(self, changes: _Changes) -> Iterable[int]:
+        """The positions in changes.events of the events of items in this scope, in order."""
+        if self.everything:
+            return range(len(changes.events))
+        items = self.items & changes.events_by_item.keys()
+        for kind, followed in (
+            ("area", self.areas), ("roadmap", self.roadmaps), ("company", self.companies),
+        ):  # fmt: skip
+            index = changes.changed_by[kind]
+            for key in followed:
+                items |= index.get(key, set())
+        return sorted(p for item_id in items for p in changes.events_by_item[item_id])
 
     def covers_items(self, item_ids: Iterable[int], changes: _Changes) -> bool:
         return self.everything or any(self.covers_item(i, changes) for i in item_ids)
@@ -404,12 +438,11 @@ def _item_entries(
     moves of one item on one roadmap read as one, from where it was to where it is."""
     shipped: set[int] = set()
     lines: dict[tuple[int, str, int | None], _Draft] = {}
-    for event in changes.events:
+    for position in scope.event_positions(changes):
+        event = changes.events[position]
         if not lo < event["created_at"] <= hi:
             continue
         item_id = event["item_id"]
-        if not scope.covers_item(item_id, changes, event["roadmap_id"]):
-            continue
         kind = event["kind"]
         roadmap = event["roadmap__name"] or ""
         on = f" on {roadmap}" if roadmap else ""
