@@ -363,6 +363,13 @@ def document_set_status(
     document.save(update_fields=fields)
     if status in _STATUS_EVENTS:
         _event(workspace, document, _STATUS_EVENTS[status], actor)
+    if status == Document.Status.PUBLISHED and document.kind == Kind.RELEASE_NOTES:
+        # Stakeholders who chose "immediately" hear of release notes at once.
+        from pmhub.digests.tasks import digests_immediate_task
+
+        digests_immediate_task.delay_on_commit(
+            workspace_id=workspace.id, kind="release_notes", object_id=document.id
+        )
     return document
 
 

@@ -21,6 +21,14 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 60},
     },
+    # Every 2 minutes (https://crontab.guru/#*/2_*_*_*_*, as an interval): create the stakeholder
+    # digests now due in their own timezones and have them sent. A sweep queued longer than its
+    # interval is dropped; the next one does the same work.
+    "digests-sweep": {
+        "task": "pmhub.digests.digests_sweep",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
 }
 
 

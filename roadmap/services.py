@@ -115,6 +115,13 @@ def item_status_event(
         reason=reason,
         is_setback=kind == RoadmapEvent.Kind.DECLINED,
     )
+    if kind == RoadmapEvent.Kind.SHIPPED:
+        # Stakeholders who chose "immediately" hear of a ship at once; digests build on roadmap.
+        from pmhub.digests.tasks import digests_immediate_task
+
+        digests_immediate_task.delay_on_commit(
+            workspace_id=workspace.id, kind="shipped", object_id=item.id
+        )
 
 
 # --- roadmaps and columns ----------------------------------------------------------------------
