@@ -14,7 +14,6 @@ most the message between the "250" and its SET.
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import logging
 import smtplib
@@ -32,8 +31,14 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from pmhub.digests.content import DigestRequest, digest_next, digests_build
+from pmhub.digests.content import (
+    DigestRequest,
+    digest_next,
+    digests_build,
+    first_window_start,
+)
 from pmhub.digests.models import MAX_FAILURES, Cadence, Delivery, DigestSettings, Stakeholder
+from pmhub.digests.render import digest_email, message_id_for
 from pmhub.digests.services import digest_settings_get
 from pmhub.workspaces.models import Workspace
 
@@ -99,21 +104,6 @@ def _short(error: object) -> str:
 
 
 # --- windows -------------------------------------------------------------------------------------
-def _month_before(moment: datetime.datetime) -> datetime.datetime:
-    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
-    return moment.replace(
-        year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1])
-    )
-
-
-def _one_cadence_before(cadence: str, moment: datetime.datetime) -> datetime.datetime:
-    if cadence == Cadence.DAILY:
-        return moment - datetime.timedelta(days=1)
-    if cadence == Cadence.MONTHLY:
-        return _month_before(moment)
-    return moment - datetime.timedelta(days=7)  # weekly, immediately (and off, for a test)
-
-
 def covers_from_for(
     stakeholder: Stakeholder, defaults: DigestSettings, covers_until: datetime.datetime
 ) -> datetime.datetime:
@@ -121,7 +111,7 @@ def covers_from_for(
     cadence back for a first digest."""
     if stakeholder.covered_until is not None:
         return min(stakeholder.covered_until, covers_until)
-    return _one_cadence_before(stakeholder.cadence or defaults.cadence, covers_until)
+    return first_window_start(stakeholder.cadence or defaults.cadence, covers_until)
 
 
 def _settings_of(workspace_ids: set[int]) -> dict[int, DigestSettings]:
@@ -312,8 +302,6 @@ def _message_send(
     smtp: _Smtp,
     now: datetime.datetime,
 ) -> _Outcome:
-    from pmhub.digests.render import digest_email, message_id_for
-
     message_id = message_id_for(delivery.id)
     try:
         message = digest_email(digest, settings=defaults, message_id=message_id)
@@ -504,7 +492,9 @@ def deliveries_create_immediate(
     how many deliveries there are to send."""
     if kind not in IMMEDIATE_KINDS:
         raise ValueError(f"Unknown immediate digest kind {kind!r}.")
-    now = now or timezone.now()
+    # Windows are whole seconds (content floors them): end on the next whole second, so the
+    # event that called this, a few milliseconds ago, is inside.
+    now = (now or timezone.now()).replace(microsecond=0) + datetime.timedelta(seconds=1)
     # Read, not created: most ships happen in workspaces that never set digests up.
     defaults = _settings_of({workspace.id})[workspace.id]
     people = Stakeholder.objects.for_workspace(workspace).filter(status=Stakeholder.Status.ACTIVE)
@@ -554,8 +544,6 @@ def digest_test_send(
         validate_email(to)
     except ValidationError:
         raise ValidationError({"to": "Give an email address."}) from None
-    from pmhub.digests.render import digest_email, message_id_for
-
     period = f"test-{key or uuid.uuid4().hex}"
     with transaction.atomic():
         done = (
