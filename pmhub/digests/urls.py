@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from pmhub.digests.views import imports, preview, runs, settings, stakeholders
+
 app_name = "digests"
 
-urlpatterns: list = []
+# Each views module declares its own routes; the import's path comes before the stakeholder's.
+urlpatterns = [
+    *imports.urlpatterns,
+    *stakeholders.urlpatterns,
+    *preview.urlpatterns,
+    *settings.urlpatterns,
+    *runs.urlpatterns,
+]
