@@ -101,7 +101,7 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
         text, _encoding = decode_upload(data, allow_cp1252=False)
     except ValidationError as exc:
         raise ImportFileError(exc.message_dict) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if not header or not any(cell.strip() for cell in header):

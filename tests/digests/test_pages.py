@@ -423,3 +423,120 @@ def test_runs_list_counts_each_period_and_detail_lists_its_deliveries(
     # membership, the runs, the switcher
     with django_assert_num_queries(3):
         client.get(_url(workspace, "run-list"))
+
+
+# --- preview and test send ---------------------------------------------------------------------
+@pytest.fixture
+def shipped(workspace):
+    """A stakeholder following Payments, where an item just shipped."""
+    from backlog import services as backlog
+
+    area = backlog.product_area_create(workspace=workspace, actor=None, name="Payments")
+    item = backlog.item_create(
+        workspace=workspace, actor=None, title="Saved cards", area_id=area.id
+    )
+    stakeholder = _stakeholder(workspace, name="Dana Ruiz")
+    services.follow_add(workspace=workspace, stakeholder=stakeholder, area_id=area.id)
+    backlog.item_set_status(workspace=workspace, actor=None, item=item, status="shipped")
+    return stakeholder
+
+
+def test_preview_shows_exactly_the_digests_html_in_a_sandboxed_frame(
+    workspace, member, login, shipped
+):
+    from html import unescape
+
+    from pmhub.digests.content import digest_next
+    from pmhub.digests.render import digest_html, digest_subject, digest_text
+
+    services.digest_settings_update(workspace=workspace, sender_name="Acme product",
+                                    reply_to="pm@acme.test")  # fmt: skip
+    client = login(member)
+    url = _url(workspace, "stakeholder-preview", stakeholder_id=shipped.id)
+
+    page = client.get(url)
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    frame = re.search(r'<iframe [^>]*sandbox="([^"]*)" srcdoc="([^"]*)"', html)
+    assert frame is not None
+    assert "allow-scripts" not in frame[1]
+    expected = digest_html(digest_next(workspace=workspace, stakeholder=shipped))
+    # The window ends "now": the two renderings differ only in the seconds of that moment.
+    assert re.sub(r"\d\d:\d\d", "", unescape(frame[2])) == re.sub(r"\d\d:\d\d", "", expected)
+    assert "Saved cards" in unescape(frame[2])
+    digest = digest_next(workspace=workspace, stakeholder=shipped)
+    assert digest_subject(digest) in unescape(html)
+    assert "Acme product" in html
+    assert "pm@acme.test" in html
+    assert "dana@client.test" in html
+    # Inline styles are the email's; the page allows them for its frame, scripts stay its own.
+    policy = page["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy
+    assert "script-src 'self'" in policy
+
+    text = client.get(url, {"view": "text"}).content.decode()
+    assert "<iframe" not in text
+    assert unescape(text).count("Saved cards") == digest_text(digest).count("Saved cards") > 0
+
+
+def test_send_a_test_to_me_queues_it_after_commit_and_it_arrives(
+    workspace, member, login, shipped, smtp_mail, django_capture_on_commit_callbacks
+):
+    from email.header import decode_header, make_header
+
+    from pmhub.digests.tasks import digest_test_send_task
+
+    client = login(member)
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(
+            _url(workspace, "stakeholder-test", stakeholder_id=shipped.id), follow=True
+        )
+    assert response.status_code == 200
+    assert f"on its way to {member.email}" in response.content.decode()
+    assert len(queued) == 1
+    assert smtp_mail.messages == []  # nothing leaves before the commit
+
+    # What the queued task does, run here: the stakeholder's digest, to the member asking.
+    digest_test_send_task(workspace_id=workspace.id, stakeholder_id=shipped.id, to=member.email)
+
+    (message,) = smtp_mail.wait_for(1)
+    assert message["To"] == member.email
+    assert "Saved cards" in str(make_header(decode_header(message["Subject"]))) or any(
+        "Saved cards" in part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if part.get_content_type() == "text/plain"
+    )
+    test_send = Delivery.objects.for_workspace(workspace).get(stakeholder=shipped)
+    assert test_send.period.startswith("test-")
+    shipped.refresh_from_db()
+    assert shipped.covered_until is None  # a test send does not move the stakeholder's window
+
+
+def test_detail_query_count_does_not_grow_with_follows_or_log(
+    workspace, member, login, django_assert_num_queries
+):
+    area = ProductArea.objects.create(workspace=workspace, name="Payments")
+    stakeholder = _stakeholder(workspace)
+    services.digest_settings_get(workspace=workspace)
+    client = login(member)
+    url = _url(workspace, "stakeholder-detail", stakeholder_id=stakeholder.id)
+    client.get(url)
+
+    def grow(n):
+        for i in range(n):
+            company = Company.objects.create(
+                workspace=workspace, name=f"C{Company.objects.count()}"
+            )
+            services.follow_add(workspace=workspace, stakeholder=stakeholder, company_id=company.id)
+            _deliver(workspace, stakeholder, f"2026-{Delivery.objects.count() + 1:02d}-{i}")
+
+    services.follow_add(workspace=workspace, stakeholder=stakeholder, area_id=area.id)
+    grow(1)
+    # membership, the stakeholder, their follows, the settings, the picker's areas and
+    # roadmaps, the send log, the switcher
+    with django_assert_num_queries(8):
+        client.get(url)
+    grow(8)
+    with django_assert_num_queries(8):
+        client.get(url)
