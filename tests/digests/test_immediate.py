@@ -9,25 +9,13 @@ import pytest
 
 from backlog import services as backlog
 from discovery import services as discovery
-from discovery.services import FeedbackInput
 from docs import services as docs
 from pmhub.digests import sender, services
 from pmhub.digests.models import Cadence, Delivery
 from pmhub.digests.tasks import digests_immediate_task
+from tests.digests.test_content import _asked_by
 from tests.digests.test_sender import bodies
 from tests.factories import WorkspaceFactory
-
-
-def _asked_by(workspace, item, company, email):
-    customer, _ = discovery.customer_upsert(
-        workspace=workspace, actor=None, email=email, name=email.split("@")[0], company=company
-    )
-    feedback = discovery.feedback_create(
-        workspace=workspace,
-        actor=None,
-        data=FeedbackInput(text="We need it", customer_id=customer.id),
-    )
-    backlog.item_link_evidence(workspace=workspace, actor=None, item=item, feedback_id=feedback.id)
 
 
 def _owner(workspace, email, company, cadence):
