@@ -4,6 +4,8 @@ only credential; a tampered or expired one gets a page that says so, never a tra
 
 from __future__ import annotations
 
+from csp.constants import NONE, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -66,7 +68,16 @@ def unsubscribe(request: HttpRequest, digest_token: str) -> HttpResponse:
     return _private(render(request, template, context))
 
 
+# An email is styled inline only (mail clients drop stylesheets), so this page allows inline
+# styles; it has nothing else to load, so it may load nothing else, nor run or post anything.
 @public_view
+@csp_replace(
+    {
+        "default-src": [NONE], "script-src": [NONE], "style-src": [UNSAFE_INLINE],
+        "img-src": [NONE], "font-src": [NONE], "connect-src": [NONE], "form-action": [NONE],
+        "base-uri": [NONE],
+    }
+)  # fmt: skip
 @require_GET
 def web_version(request: HttpRequest, digest_token: str) -> HttpResponse:
     """The digest the link names, exactly as its email's HTML."""

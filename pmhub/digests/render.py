@@ -203,7 +203,7 @@ def _entry_html(entry: Entry, first: bool) -> str:
         )
     if entry.reason.strip():
         parts.append(
-            '<div class="d-reason" style="margin:8px 0 0;padding:2px 0 2px 12px;'
+            '<div class="d-reason" style="margin:8px 0 0;padding:4px 0 0 12px;'
             'border-left:3px solid #c7d2fe;font-size:14px;line-height:1.5;color:#3f3f46;">'
             f"{_reason_html(entry.reason)}</div>\n"
         )
