@@ -94,8 +94,14 @@ def _link(url: str) -> str | None:
     return url if url.startswith(("https://", "http://")) else None
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _day(moment: datetime.datetime, *, year: bool = False) -> str:
-    return f"{moment:%b} {moment.day}, {moment.year}" if year else f"{moment:%b} {moment.day}"
+    # Not strftime("%b"): a few microseconds a call, twice an entry, and English whatever the
+    # process's locale.
+    day = f"{MONTHS[moment.month - 1]} {moment.day}"
+    return f"{day}, {moment.year}" if year else day
 
 
 def window_label(digest: Digest) -> str:
@@ -141,12 +147,20 @@ def digest_subject(digest: Digest) -> str:
     return subject[:SUBJECT_MAX]
 
 
+@functools.cache
+def _unsubscribe_path() -> tuple[str, str]:
+    # Reversed once: reverse() takes longer than signing the token, for the same answer.
+    head, tail = reverse("digest:unsubscribe", kwargs={"digest_token": "TOKEN"}).split("TOKEN")
+    return head, tail
+
+
 def unsubscribe_url(digest: Digest) -> str:
+    """The digest's signed, expiring unsubscribe link, absolute."""
     token = unsubscribe_token(
         workspace_id=digest.workspace_id, stakeholder_id=digest.stakeholder_id
     )
-    path = reverse("digest:unsubscribe", kwargs={"digest_token": token})
-    return f"{django_settings.PMHUB_BASE_URL}{path}"
+    head, tail = _unsubscribe_path()
+    return f"{django_settings.PMHUB_BASE_URL}{head}{token}{tail}"
 
 
 def message_id_for(delivery_id: int) -> str:
@@ -166,7 +180,7 @@ _REASON_STYLES = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _reason_html(reason: str) -> str:
     # The sanitizer's output carries no attributes but an <a>'s href, title and rel, so these
     # plain replacements only ever meet its own tags (text `<p>` arrives as `&lt;p&gt;`).
@@ -176,7 +190,6 @@ def _reason_html(reason: str) -> str:
     return html
 
 
-@functools.lru_cache(maxsize=8192)
 def _entry_html(entry: Entry, first: bool) -> str:
     label, light, _dark = KINDS.get(entry.kind, (entry.kind, "#52525b", ""))
     anchor = f' id="{_e(entry.anchor)}"' if entry.anchor else ""
@@ -308,7 +321,6 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}".rstrip() for line in text.strip().splitlines())
 
 
-@functools.lru_cache(maxsize=8192)
 def _entry_text(entry: Entry) -> str:
     label = KINDS.get(entry.kind, (entry.kind,))[0]
     lines = [f"* {entry.title}", f"  {label} · {_day(entry.when)}"]
@@ -362,18 +374,16 @@ def encoded_header(value: str) -> str:
     encoding: ~0.5 ms for a subject with one dash, as long as building the rest of the message."""
     if value.isascii():
         return value
-    words, chunk, size = [], [], 0
-    for char in value:
-        length = len(char.encode())
-        if size + length > 45:  # 45 bytes: 60 in base64, 72 with "=?utf-8?b?" and "?="
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(char)
-        size += length
-    words.append("".join(chunk))
-    return " ".join(
-        f"=?utf-8?b?{base64.b64encode(word.encode()).decode('ascii')}?=" for word in words
-    )
+    data, words = value.encode(), []
+    while data:
+        # 45 bytes make 60 in base64, 72 with "=?utf-8?b?" and "?="; a word never ends inside
+        # a character (a continuation byte is 0b10xxxxxx).
+        cut = min(45, len(data))
+        while cut < len(data) and data[cut] & 0xC0 == 0x80:
+            cut -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[:cut]).decode('ascii')}?=")
+        data = data[cut:]
+    return " ".join(words)
 
 
 def _header_value(value: str) -> str:
@@ -393,10 +403,9 @@ def _part(content_type: str, body: str) -> str:
     of 998 octets (a long paragraph in a reason)."""
     if "\r" in body:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
-    lines = body.split("\n")
-    long_line = max(map(len, lines)) * 4 > 998 and any(len(line.encode()) > 998 for line in lines)
-    if long_line:
-        encoding, body = "base64", base64.encodebytes(body.encode()).decode("ascii")
+    data = body.encode()
+    if max(map(len, data.split(b"\n"))) > 998:
+        encoding, body = "base64", base64.encodebytes(data).decode("ascii")
     else:
         encoding = "8bit"
     return (
@@ -470,6 +479,12 @@ class DigestMessage(EmailMultiAlternatives):
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _from(sender: str, default_from: str) -> str:
+    """ "<sender> <address of DEFAULT_FROM_EMAIL>": one per workspace, parsed once."""
+    return formataddr((sender, parseaddr(default_from)[1] or default_from))
+
+
 def digest_email(
     digest: Digest, *, settings: DigestSettings, message_id: str, connection: object = None
 ) -> DigestMessage:
@@ -478,11 +493,10 @@ def digest_email(
     subject = digest_subject(digest)
     unsubscribe = unsubscribe_url(digest)
     sender = _one_line(settings.sender_name) or _one_line(digest.workspace_name) or "pmhub"
-    address = parseaddr(django_settings.DEFAULT_FROM_EMAIL)[1] or django_settings.DEFAULT_FROM_EMAIL
     message = DigestMessage(
         subject=subject,
         body=_digest_text(digest, unsubscribe),
-        from_email=formataddr((sender, address)),
+        from_email=_from(sender, django_settings.DEFAULT_FROM_EMAIL),
         to=[digest.email],
         reply_to=[settings.reply_to] if settings.reply_to else None,
         headers={
