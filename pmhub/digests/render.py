@@ -5,9 +5,8 @@ The HTML is built in Python, not with a template: a sender renders thousands of 
 minute and the benchmark holds it to half the speed of pushing pre-rendered bytes through
 smtplib, so a digest of ten entries must render and become a message in well under a
 millisecond. Every user text goes through `html.escape`; a reason (Markdown) through the
-project's one sanitizer. An entry's markup depends on the entry alone and the same entries
-recur in many digests of a run (one item shipped, every account owner of its companies hears
-of it), so it is cached per entry.
+project's one sanitizer, cached per text: one move's reason recurs in every digest that tells
+of it. The MIME message is written by hand too (see PrebuiltMime).
 """
 
 from __future__ import annotations
@@ -177,6 +176,9 @@ _REASON_STYLES = (
     ("<ol>", '<ol style="margin:0 0 6px;padding-left:20px;">'),
     ("<blockquote>", '<blockquote style="margin:0 0 6px;padding-left:10px;">'),
     ("<a ", '<a style="color:#4338ca;" '),
+    # A heading in a reason is a bold line, not a title bigger than the digest's own.
+    *((f"<h{level}>", '<p style="margin:0 0 6px;font-weight:700;">') for level in range(1, 7)),
+    *((f"</h{level}>", "</p>") for level in range(1, 7)),
 )
 
 

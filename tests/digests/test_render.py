@@ -413,3 +413,18 @@ def test_locmem_outbox_and_djangos_own_mime_agree(workspace, stakeholder, digest
         p.get_payload(decode=True) for p in theirs.get_payload()
     ]
     assert settings.PMHUB_BASE_URL == BASE
+
+
+def test_a_reason_keeps_its_markdown_but_not_a_title_of_its_own(workspace, stakeholder):
+    reason = "# Why\n\n- the **vendor** API\n- [their notes](https://vendor.test/notes)"
+    digest = make_digest(
+        workspace, stakeholder,
+        sections=(Section("s", "S", (entry(1, kind="moved", reason=reason),)),),
+    )  # fmt: skip
+
+    html = digest_html(digest)
+
+    assert html.count("<h1") == 1  # the digest's headline only
+    assert '<p style="margin:0 0 6px;font-weight:700;">Why</p>' in html
+    assert "<li>the <strong>vendor</strong> API</li>" in html
+    assert '<a style="color:#4338ca;" href="https://vendor.test/notes"' in html
