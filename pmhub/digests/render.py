@@ -258,6 +258,7 @@ def _footer_html(digest: Digest, unsubscribe: str) -> str:
 
 def _digest_html(digest: Digest, subject: str, unsubscribe: str) -> str:
     workspace = _e(digest.workspace_name)
+    initial = _e(digest.workspace_name.strip()[:1].upper()) or "p"
     cadence = cadence_word(digest)
     kind = f"{cadence.capitalize()} digest" if cadence else "Digest"
     out = [
@@ -274,6 +275,9 @@ def _digest_html(digest: Digest, subject: str, unsubscribe: str) -> str:
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'class="d-bg" style="background-color:#f4f4f6;">\n'
         '<tr><td align="center" class="d-outer" style="padding:24px 12px;">\n'
+        # Outlook for Windows ignores max-width: a fixed 600 px table holds the column there.
+        '<!--[if mso]><table role="presentation" width="600" align="center" cellpadding="0" '
+        'cellspacing="0" border="0"><tr><td><![endif]-->\n'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'style="max-width:600px;">\n'
         f'<tr><td style="padding:0 8px 14px;font-family:{FONT};">\n'
@@ -281,7 +285,7 @@ def _digest_html(digest: Digest, subject: str, unsubscribe: str) -> str:
         '<tr><td class="d-text" style="font-size:17px;font-weight:700;line-height:26px;'
         f'color:#18181b;"><span class="d-mark" style="display:inline-block;width:26px;'
         "height:26px;line-height:26px;border-radius:7px;background-color:#5046e5;color:#ffffff;"
-        f'text-align:center;font-size:15px;vertical-align:top;">{workspace[:1] or "p"}</span>'
+        f'text-align:center;font-size:15px;vertical-align:top;">{initial}</span>'
         f"&nbsp; {workspace}</td></tr>\n"
         '<tr><td class="d-muted" style="padding-top:4px;font-size:13px;color:#52525b;">'
         f"{kind} · {window_label(digest)}</td></tr></table>\n</td></tr>\n"
@@ -309,7 +313,10 @@ def _digest_html(digest: Digest, subject: str, unsubscribe: str) -> str:
         )
     out.append("</td></tr>\n")
     out.append(_footer_html(digest, unsubscribe))
-    out.append("</table>\n</td></tr>\n</table>\n</body>\n</html>\n")
+    out.append(
+        "</table>\n<!--[if mso]></td></tr></table><![endif]-->\n</td></tr>\n</table>\n"
+        "</body>\n</html>\n"
+    )
     return "".join(out)
 
 
