@@ -47,15 +47,15 @@ class StakeholderForm(forms.Form):
         super().__init__(*args, **kwargs)
         default_cadence = Cadence(defaults.cadence).label
         self.fields["cadence"].choices = [
-            ("", f"Workspace default ({default_cadence})"),
+            ("", f"Default ({default_cadence})"),
             *Cadence.choices,
         ]
         self.fields["send_hour"].choices = [
-            ("", f"Workspace default ({hour_label(defaults.send_hour)})"),
+            ("", f"Default ({hour_label(defaults.send_hour)})"),
             *_hours(),
         ]
         self.fields["timezone"].choices = [
-            ("", f"Workspace default ({defaults.timezone})"),
+            ("", f"Default ({defaults.timezone})"),
             *_timezones(),
         ]
 

@@ -7,7 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Lower
 
 from pmhub.digests.models import Delivery, DigestSettings, Follow, Stakeholder
@@ -44,6 +56,7 @@ def _last_sent(workspace: Workspace) -> Subquery:
     return Subquery(
         Delivery.objects.for_workspace(workspace)
         .filter(stakeholder_id=OuterRef("id"), status=Delivery.Status.SENT)
+        .exclude(period__startswith=TEST_PREFIX)  # a test went to the member who asked
         .order_by("-sent_at")
         .values("sent_at")[:1]
     )
@@ -127,6 +140,12 @@ def _count_by_status() -> dict[str, Count]:
     return {status: Count("id", filter=Q(status=status)) for status in Delivery.Status.values}
 
 
+_FAILURES_FIRST = Case(
+    *(When(status=status, then=Value(rank)) for rank, status in enumerate(SHARE_ORDER[::-1])),
+    default=Value(len(SHARE_ORDER)),
+)
+
+
 def run_list(*, workspace: Workspace, before: str = "") -> list[Run]:
     """The workspace's runs, newest due first (test sends are not runs: they are in each
     stakeholder's log); one page, continuing after the period `before`."""
@@ -165,7 +184,8 @@ def run_get(*, workspace: Workspace, period: str) -> tuple[Run, list[Delivery]]:
         Delivery.objects.for_workspace(workspace)
         .filter(period=period)
         .select_related("stakeholder")
-        .order_by("status", "stakeholder__email", "id")
+        .annotate(rank=_FAILURES_FIRST)
+        .order_by("rank", "stakeholder__email", "id")
     )
     totals = deliveries.order_by().aggregate(
         due=Min("due_at"), last_sent=Max("sent_at"), total=Count("id"), **_count_by_status()
