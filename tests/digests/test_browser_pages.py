@@ -127,8 +127,11 @@ def test_add_a_stakeholder_follow_an_area_preview_and_send_a_test(
     expect(row).to_contain_text("Area: Payments")
     expect(row).to_contain_text("Daily")
     _shoot(page, screenshots, "digests-list")
+    page.keyboard.press("j")
+    expect(page.locator(".stakeholder-cell__name")).to_be_focused()
     page.goto(f"{base}/w/acme/digests/stakeholders/{stakeholder.id}/#log")
     expect(page.locator(".log-table")).to_contain_text("Test")
+    page.locator("#log").scroll_into_view_if_needed()
     _shoot(page, screenshots, "digests-stakeholder-log")
     assert console_errors == []
 
