@@ -65,6 +65,10 @@ class Digest:
     sections: tuple[Section, ...] = field(default=())
     web_url: str = ""  # the signed web version (for people without an account)
     app_url: str = ""  # the workspace in the app (members) or "" (others)
+    # The stakeholder's own (theirs or the workspace's): the window and the entries' moments are
+    # in `timezone`.
+    cadence: str = ""
+    timezone: str = "UTC"
 
     @property
     def is_empty(self) -> bool:
@@ -134,7 +138,7 @@ def _first_reads(
 ) -> list[list[Any]]:
     from discovery.models import Insight
     from docs.models import DocumentEvent
-    from pmhub.digests.models import Follow
+    from pmhub.digests.models import DigestSettings, Follow
     from pmhub.workspaces.models import Membership
     from roadmap.models import KeyResultValue, RoadmapEvent
 
@@ -197,6 +201,7 @@ def _first_reads(
         .filter(**window)
         .values_list("key_result_id", flat=True)
         .distinct(),
+        DigestSettings.objects.for_workspace(workspace).values_list("cadence", "timezone"),
     )
 
 
@@ -286,8 +291,8 @@ def _changes_read(
     user_ids: list[int],
     lo: datetime.datetime,
     hi: datetime.datetime,
-) -> tuple[list[tuple[int, int | None, int | None, int | None, int | None]], set[int], _Changes]:
-    follows, members, events, slips, insights, documents, kr_ids = _first_reads(
+) -> tuple[list[tuple[int, ...]], set[int], _Changes, tuple[str, str]]:
+    follows, members, events, slips, insights, documents, kr_ids, defaults = _first_reads(
         workspace, stakeholder_ids, user_ids, lo, hi
     )
     item_ids = {e["item_id"] for e in events}
@@ -338,7 +343,7 @@ def _changes_read(
                 changes.release_items.get(release_id, ())
             )
     changes.index_events()
-    return follows, set(members), changes
+    return follows, set(members), changes, (defaults[0] if defaults else ("weekly", "UTC"))
 
 
 def _grouped(pairs: Iterable[tuple[int, int]]) -> dict[int, set[int]]:
@@ -645,8 +650,17 @@ def _digest(
     member: bool,
     changes: _Changes,
     links: _Links,
+    defaults: tuple[str, str],
 ) -> Digest:
+    from pmhub.digests.schedule import zone
     from pmhub.digests.signing import web_token
+
+    cadence = request.stakeholder.cadence or defaults[0]
+    try:
+        tz_name = request.stakeholder.timezone or defaults[1]
+        tz = zone(tz_name)
+    except ValueError:  # removed from the system's zone database since it was chosen
+        tz_name, tz = "UTC", datetime.UTC
 
     stakeholder = request.stakeholder
     lo, hi = request.covers_from, request.covers_until
@@ -683,7 +697,7 @@ def _digest(
                     kind=draft.kind,
                     title=draft.title,
                     detail=draft.detail,
-                    when=draft.when,
+                    when=draft.when.astimezone(tz),
                     url=draft.url or f"{web_url}#{anchor}",
                     reason=draft.reason,
                     companies=askers.get(id(draft), ()),
@@ -698,8 +712,8 @@ def _digest(
         email=stakeholder.email,
         name=stakeholder.name,
         is_member=member,
-        covers_from=lo,
-        covers_until=hi,
+        covers_from=lo.astimezone(tz),
+        covers_until=hi.astimezone(tz),
         headline=_headline(sections),
         sections=tuple(
             Section(key=key, title=title, entries=tuple(sections[key]))
@@ -708,6 +722,8 @@ def _digest(
         ),
         web_url=web_url,
         app_url=f"{links.app}/" if member else "",
+        cadence=cadence,
+        timezone=tz_name,
     )
 
 
@@ -727,7 +743,9 @@ def digests_build(workspace: Workspace, requests: Sequence[DigestRequest]) -> li
     hi = max(r.covers_until for r in requests)
     stakeholder_ids = [r.stakeholder.id for r in requests]
     user_ids = [r.stakeholder.user_id for r in requests if r.stakeholder.user_id]
-    follows, members, changes = _changes_read(workspace, stakeholder_ids, user_ids, lo, hi)
+    follows, members, changes, defaults = _changes_read(
+        workspace, stakeholder_ids, user_ids, lo, hi
+    )
     scopes = {
         r.stakeholder.id: _Scope(everything=r.stakeholder.follows_workspace) for r in requests
     }
@@ -756,6 +774,7 @@ def digests_build(workspace: Workspace, requests: Sequence[DigestRequest]) -> li
             r.stakeholder.user_id in members,
             changes,
             links,
+            defaults,
         )  # fmt: skip
         for r in requests
     ]

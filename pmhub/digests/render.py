@@ -113,7 +113,10 @@ def window_label(digest: Digest) -> str:
 
 
 def cadence_word(digest: Digest) -> str:
-    """ "weekly" and the like, read from the window's length ("" when it is no usual one)."""
+    """ "weekly" and the like: the stakeholder's cadence, or for a digest built without one,
+    read from the window's length ("" when it is no usual one)."""
+    if digest.cadence:
+        return digest.cadence if digest.cadence in ("daily", "weekly", "monthly") else ""
     days = (digest.covers_until - digest.covers_from).total_seconds() / 86_400
     if 0.5 <= days <= 1.5:
         return "daily"

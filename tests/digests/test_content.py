@@ -279,3 +279,20 @@ def test_another_workspaces_changes_never_show(workspace, other_workspace, world
     backlog.item_set_status(workspace=other_workspace, actor=None, item=item, status="shipped")
     (digest,) = _build(workspace, world["start"], everyone)
     assert "Their secret" not in str(digest)
+
+
+def test_the_window_and_moments_are_in_the_stakeholders_timezone(workspace, world):
+    services.digest_settings_update(workspace=workspace, cadence="daily", timezone="Asia/Tokyo")
+    tokyo = _stakeholder(workspace, "jp@acme.test", everything=True)
+    paris = services.stakeholder_create(
+        workspace=workspace, email="fr@acme.test", follows_workspace=True, cadence="monthly",
+        timezone_name="Europe/Paris",
+    )  # fmt: skip
+    _changes(workspace, world)
+    mine, theirs = _build(workspace, world["start"], tokyo, paris)
+    assert (mine.cadence, mine.timezone) == ("daily", "Asia/Tokyo")
+    assert (theirs.cadence, theirs.timezone) == ("monthly", "Europe/Paris")
+    assert mine.covers_until.utcoffset() == datetime.timedelta(hours=9)
+    assert mine.covers_until == theirs.covers_until  # the same moment, told in two zones
+    entry = mine.sections[0].entries[0]
+    assert entry.when.utcoffset() == datetime.timedelta(hours=9)
