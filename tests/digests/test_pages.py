@@ -345,9 +345,13 @@ def test_markup_in_names_is_shown_as_text(workspace, member, login):
     services.follow_add(workspace=workspace, stakeholder=stakeholder, area_id=area.id)
     client = login(member)
 
+    _deliver(workspace, stakeholder, "2026-W47", status="failed", error=payload)
     for url in (
         _url(workspace, "stakeholder-list"),
         _url(workspace, "stakeholder-detail", stakeholder_id=stakeholder.id),
+        _url(workspace, "stakeholder-preview", stakeholder_id=stakeholder.id),
+        _url(workspace, "stakeholder-preview", stakeholder_id=stakeholder.id) + "?view=text",
+        _url(workspace, "run-detail", period="2026-W47"),
     ):
         html = client.get(url).content.decode()
         assert "<script>alert(1)" not in html

@@ -102,7 +102,7 @@ def stakeholder_list(request: HttpRequest) -> HttpResponse:
     for stakeholder in rows:
         stakeholder.scope = scope_summary(stakeholder)
         stakeholder.schedule = schedule_of(stakeholder, defaults)
-    filtered = bool(status or team or query)
+    filtered = bool(status or team or query or page > 1)
     context = {
         "stakeholders": rows,
         "status": status,
