@@ -46,7 +46,6 @@ from urllib.parse import urlsplit, urlunsplit
 from bench._setup import progress
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE_PREFIX = "bench-digests"  # every worker of a run, killed or not, sees the same Redis keys
 TARGETS = {
     "throughput_ratio": 0.5,
     "smtp_connections_per_recipient": 1 / 100,
@@ -119,16 +118,35 @@ def floor_push(messages: list[tuple[str, str, bytes]], port: int) -> dict[str, A
 
 # --- data ---------------------------------------------------------------------------------------
 def bench_env() -> None:
-    """The bench's own database (pmhub_digests_bench, apart from the other benches') and Redis
-    db (14), unless given."""
-    url = os.environ.get("PMHUB_DIGESTS_BENCH_DATABASE_URL") or os.environ.get(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pmhub"
-    )
+    """The bench's own database, apart from the other benches' and from other runs': the
+    DATABASE_URL's name with "_digests" (bench._setup then adds "_bench": pmhub_digests_bench
+    by default). The sender claims due deliveries in every workspace of its database, so two
+    runs on one database would send each other's."""
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pmhub")
     parts = urlsplit(url)
-    if not os.environ.get("PMHUB_DIGESTS_BENCH_DATABASE_URL"):
-        parts = parts._replace(path="/pmhub_digests")  # bench._setup adds "_bench"
-    os.environ["DATABASE_URL"] = urlunsplit(parts)
+    name = parts.path.lstrip("/") or "pmhub"
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}_digests"))
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def cache_prefix() -> str:
+    """The Redis key prefix of this database's workers, killed or not: one per database, since
+    the sent markers are keyed by delivery id."""
+    from django.db import connection
+
+    return f"bench-digests-{connection.settings_dict['NAME']}"
+
+
+def markers_purge() -> None:
+    """Drop the sent markers of earlier runs: a dropped and reloaded database numbers its
+    deliveries from 1 again, and an old marker would pass a new delivery for sent."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{cache_prefix()}:*digests:sent:*", count=10_000))
+    for first in range(0, len(keys), 10_000):
+        client.delete(*keys[first : first + 10_000])
 
 
 def database_drop() -> None:
@@ -196,8 +214,10 @@ def deliveries_reset(workspace: Any, stakeholder_ids: list[int], until: Any) -> 
     from pmhub.digests.schedule import current_period
 
     period = current_period("weekly", 8, "UTC", until)
+    markers_purge()
     with raw_connection() as conn, conn.transaction():
-        conn.execute("DELETE FROM digests_delivery WHERE workspace_id = %s", [workspace.id])
+        # The whole database's: the sender would claim another workspace's leftovers too.
+        conn.execute("DELETE FROM digests_delivery")
         conn.execute(
             "UPDATE digests_stakeholder SET covered_until = NULL, status = 'active',"
             " failure_count = 0, last_failure = '' WHERE workspace_id = %s",
@@ -287,8 +307,8 @@ def worker_env(port: int) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "pmhub.settings.test",
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "REDIS_URL": settings.REDIS_URL,
-        "PMHUB_CACHE_PREFIX": CACHE_PREFIX,
-        "PMHUB_CELERY_QUEUE": CACHE_PREFIX,
+        "PMHUB_CACHE_PREFIX": cache_prefix(),
+        "PMHUB_CELERY_QUEUE": cache_prefix(),
         "PMHUB_TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
     }
@@ -308,12 +328,15 @@ def worker_start(port: int, batch_size: int, profile: str = "") -> subprocess.Po
     return process
 
 
-def peak_rss_kb(pid: int) -> int:
-    """The process's peak resident set so far (VmHWM, what getrusage's maxrss reports)."""
+def rss_kb(pid: int) -> tuple[int, int]:
+    """The process's peak resident set so far (VmHWM, what getrusage's maxrss reports) and its
+    resident set now (VmRSS), in kB."""
+    found = dict.fromkeys(("VmHWM", "VmRSS"), 0)
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
+        name = line.split(":", 1)[0]
+        if name in found:
+            found[name] = int(line.split()[1])
+    return found["VmHWM"], found["VmRSS"]
 
 
 def done_count(conn: Any, workspace_id: int) -> int:
@@ -327,16 +350,22 @@ def main_run(
     workspace: Any, port: int, batch_size: int, profile: str, memory_at: int
 ) -> dict[str, Any]:
     """One worker sends every due delivery; its SQL, its time and its peak RSS at `memory_at`
-    deliveries done (read from /proc while it runs) and at the end."""
+    deliveries done (read from /proc while it runs) and at the end, and its resident set each
+    time a batch was recorded (`rss_trace`: [deliveries done, MB])."""
     started = time.perf_counter()
     process = worker_start(port, batch_size, profile)
     ready_s = time.perf_counter() - started
-    peak_early = 0
+    peak_early, last, trace = 0, 0, []
     with raw_connection() as conn:
         while process.poll() is None:
-            if not peak_early and done_count(conn, workspace.id) >= memory_at:
+            done = done_count(conn, workspace.id)
+            if done != last:
                 with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-                    peak_early = peak_rss_kb(process.pid)
+                    peak, now = rss_kb(process.pid)
+                    trace.append((done, round(now / 1024, 1)))
+                    if not peak_early and done >= memory_at:
+                        peak_early = peak
+                last = done
             time.sleep(0.02)
     out = process.stdout.read() if process.stdout else ""
     if process.returncode != 0:
@@ -345,6 +374,7 @@ def main_run(
     report["startup_s"] = round(ready_s, 3)
     report["wall_s"] = round(time.perf_counter() - started, 3)
     report["peak_early_kb"] = peak_early
+    report["rss_trace"] = trace
     return report
 
 
@@ -427,7 +457,8 @@ def run(args: Any) -> dict[str, Any]:
         counts = sink.stop()
     statuses = delivery_statuses(workspace)
     main = recipients_figures(counts, expected)
-    progress("worker", {k: v for k, v in worker.items() if k != "by_kind"})
+    progress("worker", {k: v for k, v in worker.items() if k not in ("by_kind", "rss_trace")})
+    progress("worker resident MB by deliveries done", worker["rss_trace"])
     progress("sql by kind", worker["by_kind"])
     progress("main", {**main, "connections": counts["connections"], "statuses": statuses})
 
@@ -479,6 +510,7 @@ def run(args: Any) -> dict[str, Any]:
         "memory_peak_10k_mb": round(worker["maxrss_kb"] / 1024, 1),
         "memory_ratio": round(worker["maxrss_kb"] / worker["peak_early_kb"], 3)
         if worker["peak_early_kb"] else None,
+        "memory_trace_mb": worker["rss_trace"],
         "main_duplicates": main["duplicates"],
         "main_missing": main["missing"],
         "main_statuses": statuses,
