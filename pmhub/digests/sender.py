@@ -10,20 +10,26 @@ week); the batch's outcomes are written at its end by one UPDATE of the deliveri
 the stakeholders, then the transaction commits. A batch claimed after a kill reads its markers
 with one MGET and marks those deliveries sent without sending again, so a kill duplicates at
 most the message between the "250" and its SET.
+
+The batch's one SMTP connection is driven by a thread of its own (`_SendLine`), in order, so
+that the next digests are built and rendered while the server's replies are awaited; the
+database is touched by the calling thread only.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import queue
 import smtplib
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.validators import validate_email
@@ -43,10 +49,9 @@ from pmhub.digests.services import digest_settings_get
 from pmhub.workspaces.models import Workspace
 
 if TYPE_CHECKING:
+    from django.core.cache.backends.base import BaseCache
     from django.core.mail import EmailMessage
     from django.core.mail.backends.base import BaseEmailBackend
-
-    from pmhub.digests.content import Digest
 
 log = logging.getLogger(__name__)
 
@@ -234,15 +239,10 @@ def _batch_send(claimed: Sequence[Delivery], now: datetime.datetime) -> list[_Ou
             message_id, subject, entry_count = marker
             outcomes.append(
                 _Outcome(
-                    delivery,
-                    Delivery.Status.SENT,
-                    delivery.attempts + 1,
-                    sent_at=now,
-                    message_id=message_id,
-                    subject=subject,
-                    entry_count=entry_count,
-                )  # fmt: skip
-            )
+                    delivery, Delivery.Status.SENT, delivery.attempts + 1, sent_at=now,
+                    message_id=message_id, subject=subject, entry_count=entry_count,
+                )
+            )  # fmt: skip
         elif stakeholder.status != Stakeholder.Status.ACTIVE:
             outcomes.append(_Outcome(delivery, Delivery.Status.SKIPPED, delivery.attempts))
         else:
@@ -252,21 +252,122 @@ def _batch_send(claimed: Sequence[Delivery], now: datetime.datetime) -> list[_Ou
             request = DigestRequest(stakeholder, covers_from, delivery.covers_until)
             to_build[delivery.workspace_id].append((delivery, request))
 
-    smtp = _Smtp()
+    line = _SendLine()
     try:
         for workspace_id, pairs in to_build.items():
-            outcomes.extend(_workspace_send(pairs, defaults[workspace_id], smtp, now))
+            outcomes.extend(_workspace_render(pairs, defaults[workspace_id], line, now))
+        results = line.finish()
     finally:
-        smtp.close()
+        line.stop()
+    outcomes.extend(_sent_outcome(s, results[s.delivery.id], now) for s in line.submitted)
     return outcomes
 
 
-def _workspace_send(
+@dataclass
+class _Sending:
+    delivery: Delivery
+    covers_from: datetime.datetime
+    message: EmailMessage
+    message_id: str
+    subject: str
+    entry_count: int
+    sent_at: datetime.datetime | None = None
+
+
+class _SendLine:
+    """The batch's SMTP connection, driven by a thread of its own: while it waits for the
+    server's replies (the GIL released), the caller renders the next messages. It sends in
+    the order given and records each message's marker in Redis right after its "250", as a
+    sequential sender would."""
+
+    def __init__(self) -> None:
+        # A few messages ahead: enough to keep the connection busy, few enough that a message
+        # waits its turn in memory for milliseconds at most.
+        self._queue: queue.Queue[_Sending | None] = queue.Queue(maxsize=8)
+        self.submitted: list[_Sending] = []
+        self.results: dict[int, tuple[bool, str] | None] = {}
+        self._error: BaseException | None = None
+        self._stopped = False
+        # This thread's cache connection: one Redis client for the batch, not one per thread.
+        self._cache = caches["default"]
+        self._thread = threading.Thread(target=self._run, name="digests-smtp", daemon=True)
+        self._thread.start()
+
+    def submit(self, sending: _Sending) -> None:
+        self.submitted.append(sending)
+        self._put(sending)
+
+    def finish(self) -> dict[int, tuple[bool, str] | None]:
+        """Wait until every message submitted was sent (or refused); their results by id."""
+        self._put(None)
+        self._thread.join()
+        self._stopped = True
+        if self._error is not None:
+            raise self._error
+        return self.results
+
+    def stop(self) -> None:
+        """After an error on the caller's side: send nothing more and wait for the thread."""
+        if self._stopped:
+            return
+        self._stopped = True
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put(None)
+        self._thread.join()
+
+    def _put(self, item: _Sending | None) -> None:
+        while True:
+            if not self._thread.is_alive():
+                raise self._error or RuntimeError("the digests' SMTP thread ended")
+            try:
+                self._queue.put(item, timeout=1)
+            except queue.Full:
+                continue
+            return
+
+    def _run(self) -> None:
+        smtp = _Smtp()
+        try:
+            while (sending := self._queue.get()) is not None:
+                failure = smtp.send(sending.message)
+                if failure is None:
+                    sending.sent_at = timezone.now()
+                    if not _marker_set(self._cache, sending):
+                        smtp.lost = "the sent-marker store (Redis) is unavailable"
+                self.results[sending.delivery.id] = failure
+        except BaseException as exc:  # handed to the caller by finish()
+            self._error = exc
+        finally:
+            smtp.close()
+
+
+def _marker_set(store: BaseCache, sending: _Sending) -> bool:
+    try:
+        store.set(
+            _marker_key(sending.delivery.id),
+            (sending.message_id, sending.subject, sending.entry_count),
+            timeout=SENT_MARKER_SECONDS,
+        )
+    except Exception:
+        # Without the marker a kill before the commit would send this again: send no more in
+        # this batch (the rest wait); what went out is still recorded when the batch commits.
+        log.exception("digests: recording delivery %s as sent in Redis failed", sending.delivery.id)
+        return False
+    return True
+
+
+def _workspace_render(
     pairs: Sequence[tuple[Delivery, DigestRequest]],
     defaults: DigestSettings,
-    smtp: _Smtp,
+    line: _SendLine,
     now: datetime.datetime,
 ) -> list[_Outcome]:
+    """Build the workspace's digests, hand the messages to the send line; the outcomes of the
+    deliveries that end here (empty, or failing before the SMTP server)."""
     workspace = pairs[0][0].workspace
     try:
         digests = digests_build(workspace, [request for _, request in pairs])
@@ -283,60 +384,50 @@ def _workspace_send(
         if digest.is_empty:
             outcomes.append(
                 _Outcome(
-                    delivery,
-                    Delivery.Status.EMPTY,
-                    delivery.attempts + 1,
+                    delivery, Delivery.Status.EMPTY, delivery.attempts + 1,
                     covers_from=request.covers_from,
-                )  # fmt: skip
-            )
+                )
+            )  # fmt: skip
             continue
-        outcomes.append(_message_send(delivery, request, digest, defaults, smtp, now))
+        message_id = message_id_for(delivery.id)
+        try:
+            message = digest_email(digest, settings=defaults, message_id=message_id)
+        except Exception as exc:
+            log.exception("digests: rendering delivery %s failed", delivery.id)
+            outcomes.append(
+                _Outcome(
+                    delivery, Delivery.Status.FAILED, delivery.attempts + 1,
+                    covers_from=request.covers_from, error=_short(f"could not render: {exc}"),
+                )
+            )  # fmt: skip
+            continue
+        line.submit(
+            _Sending(
+                delivery, request.covers_from, message, message_id,
+                str(message.subject)[:200], min(digest.entry_count, 32_767),
+            )
+        )  # fmt: skip
     return outcomes
 
 
-def _message_send(
-    delivery: Delivery,
-    request: DigestRequest,
-    digest: Digest,
-    defaults: DigestSettings,
-    smtp: _Smtp,
-    now: datetime.datetime,
+def _sent_outcome(
+    sending: _Sending, failure: tuple[bool, str] | None, now: datetime.datetime
 ) -> _Outcome:
-    message_id = message_id_for(delivery.id)
-    try:
-        message = digest_email(digest, settings=defaults, message_id=message_id)
-    except Exception as exc:
-        log.exception("digests: rendering delivery %s failed", delivery.id)
+    delivery = sending.delivery
+    if failure is None:
+        return _Outcome(
+            delivery, Delivery.Status.SENT, delivery.attempts + 1,
+            covers_from=sending.covers_from, sent_at=sending.sent_at,
+            message_id=sending.message_id, subject=sending.subject,
+            entry_count=sending.entry_count,
+        )  # fmt: skip
+    permanent, error = failure
+    if permanent:
         return _Outcome(
             delivery, Delivery.Status.FAILED, delivery.attempts + 1,
-            covers_from=request.covers_from, error=_short(f"could not render: {exc}"),
+            covers_from=sending.covers_from, error=error, refused=True,
         )  # fmt: skip
-    failure = smtp.send(message)
-    if failure is not None:
-        permanent, error = failure
-        if permanent:
-            return _Outcome(
-                delivery, Delivery.Status.FAILED, delivery.attempts + 1,
-                covers_from=request.covers_from, error=error, refused=True,
-            )  # fmt: skip
-        return _temporary(delivery, now, error, covers_from=request.covers_from)
-    subject = str(message.subject)[:200]
-    try:
-        cache.set(
-            _marker_key(delivery.id),
-            (message_id, subject, digest.entry_count),
-            timeout=SENT_MARKER_SECONDS,
-        )
-    except Exception:
-        # Without the marker a kill before the commit would send this again: send no more in
-        # this batch (the rest wait), but what went out is still recorded when it commits.
-        log.exception("digests: recording delivery %s as sent in Redis failed", delivery.id)
-        smtp.lost = "the sent-marker store (Redis) is unavailable"
-    return _Outcome(
-        delivery, Delivery.Status.SENT, delivery.attempts + 1, covers_from=request.covers_from,
-        sent_at=timezone.now(), message_id=message_id, subject=subject,
-        entry_count=min(digest.entry_count, 32_767),
-    )  # fmt: skip
+    return _temporary(delivery, now, error, covers_from=sending.covers_from)
 
 
 # --- writing a batch's outcomes ------------------------------------------------------------------
