@@ -379,7 +379,8 @@ def import_apply(*, workspace: Workspace, check: ImportCheck) -> ImportResult:
                     owns=True,
                 )
             )
-            owned.append(Q(stakeholder_id=stakeholder_id, company_id=company_id))
+            if row.action == "update":  # a new stakeholder has no earlier follow to mark
+                owned.append(Q(stakeholder_id=stakeholder_id, company_id=company_id))
     # Followed already: kept (the partial unique constraints make these rows no-ops) ...
     Follow.objects.bulk_create(follows, ignore_conflicts=True)
     if owned:  # ... except that a company now owned is marked so.
