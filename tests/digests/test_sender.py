@@ -83,6 +83,7 @@ class PickySink:
         self.messages: list[tuple[list[str], bytes]] = []
         self.peers: set[Any] = set()
         self.data_delay = 0.0
+        self.drop: set[str] = set()  # recipients whose DATA the server hangs up on, once
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         self.peers.add(session.peer)
@@ -94,6 +95,11 @@ class PickySink:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         if self.data_delay:
             time.sleep(self.data_delay)  # a slow server: holds the batch (and its locks) open
+        dropped = self.drop.intersection(envelope.rcpt_tos)
+        if dropped:
+            self.drop -= dropped
+            server.transport.close()
+            return "421 4.3.0 Going away"
         self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted for delivery"
 
@@ -329,6 +335,31 @@ def test_a_sent_digest_clears_the_failure_count(picky_smtp):
     assert sender.deliveries_send().sent == 1
 
     assert (person_now(person).failure_count, person_now(person).status) == (0, "active")
+
+
+@pytest.mark.django_db
+def test_a_dropped_connection_is_reopened_once_then_the_rest_waits(picky_smtp):
+    workspace = WorkspaceFactory()
+    shipped(workspace, "Webhooks")
+    deliveries = [due(stakeholder(workspace, f"p{n}@customer.test")) for n in range(5)]
+    picky_smtp.drop = {"p1@customer.test", "p3@customer.test"}
+    now = timezone.now()
+
+    report = sender.deliveries_send(now=now)
+
+    # p1's hang-up: reopened, p1 sent again and p2 after it; p3's: the batch's one reopening
+    # is spent, so p3 and p4 wait for a later run.
+    assert (report.sent, report.retried) == (3, 2)
+    assert picky_smtp.recipients() == [f"p{n}@customer.test" for n in range(3)]
+    assert len(picky_smtp.peers) == 2
+    waiting = [fresh(d) for d in deliveries[3:]]
+    assert [(d.status, d.attempts) for d in waiting] == [("pending", 1)] * 2
+    assert all(d.error.startswith("SMTP connection lost") for d in waiting)
+
+    later = sender.deliveries_send(now=now + datetime.timedelta(minutes=2))
+
+    assert later.sent == 2
+    assert picky_smtp.recipients() == [f"p{n}@customer.test" for n in range(5)]
 
 
 # --- test sends ----------------------------------------------------------------------------------
