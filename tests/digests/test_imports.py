@@ -251,3 +251,14 @@ def test_checking_a_file_reads_the_workspace_in_a_fixed_number_of_statements(wor
 
     # areas, roadmaps, companies, items, existing stakeholders
     assert statements(5) == statements(500) == 5
+
+
+def test_an_update_marks_a_company_already_followed_as_owned(workspace, member, login, things):
+    dana = services.stakeholder_create(workspace=workspace, email="dana@client.test")
+    services.follow_add(workspace=workspace, stakeholder=dana, company_id=things["acme"].id)
+    client = login(member)
+
+    checked = _upload(client, workspace, HEADER + "dana@client.test,,,,,,,acme.test\n")
+    client.post(_url(workspace), {"confirm": _token(checked)})
+
+    assert _follows(workspace, "dana@client.test") == {(None, None, None, things["acme"].id, True)}
