@@ -16,7 +16,8 @@ from pmhub.digests.models import Delivery, Follow, Stakeholder
 from pmhub.workspaces.roles import Role
 from roadmap.models import RoadmapEvent
 from tests.digests.test_sender import subject_of
-from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.docs.test_browser_review import _log_in, _shoot
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -46,20 +47,6 @@ def acme():
         created_at=F("created_at") - datetime.timedelta(minutes=1)
     )
     return workspace
-
-
-def _log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def _shoot(page: Page, screenshots, name: str) -> None:
-    page.screenshot(path=screenshots / f"{name}-light.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="dark")
-    page.screenshot(path=screenshots / f"{name}-dark.png", full_page=True, animations="disabled")
-    page.emulate_media(color_scheme="light")
 
 
 def test_add_a_stakeholder_follow_an_area_preview_and_send_a_test(
