@@ -13,6 +13,7 @@ from discovery.demo import demo_discovery_create
 from docs.demo import demo_docs_create
 from pmhub.accounts.models import User
 from pmhub.accounts.services import user_create
+from pmhub.digests.demo import demo_digests_create
 from pmhub.workspaces.models import Workspace
 from pmhub.workspaces.roles import Role
 from pmhub.workspaces.selectors import membership_get_for_user, membership_list_for_user
@@ -56,4 +57,6 @@ class Command(BaseCommand):
                 self.stdout.write("demo roadmaps: a board, a timeline, releases and objectives")
             if demo_docs_create(workspace=membership.workspace, actor=user):
                 self.stdout.write("demo docs: a PRD, a decision record, an update, release notes")
+            if demo_digests_create(workspace=membership.workspace):
+                self.stdout.write("demo digests: five stakeholders, their digests due now")
         self.stdout.write(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} ({Role.ADMIN.label})")
