@@ -24,6 +24,7 @@ from backlog.services import item_create, item_set_status
 from pmhub.digests import sender, services
 from pmhub.digests.models import Delivery, Stakeholder
 from pmhub.digests.render import message_id_for
+from pmhub.digests.tasks import digest_test_send_task
 from pmhub.workspaces.models import Workspace
 from tests.factories import WorkspaceFactory
 
@@ -390,6 +391,26 @@ def test_a_test_send_goes_to_the_member_and_leaves_the_window_open(smtp_mail):
     assert person_now(person).covered_until is None
     # Never claimed by a sender.
     assert sender.deliveries_send().claimed == 0
+
+
+@pytest.mark.django_db
+def test_the_test_send_task_sends_once_however_often_its_message_is_delivered(smtp_mail):
+    workspace = WorkspaceFactory()
+    person = stakeholder(workspace, "exec@customer.test")
+    kwargs = {"workspace_id": workspace.id, "stakeholder_id": person.id, "to": "pm@acme.test"}
+
+    first = digest_test_send_task.apply(kwargs=kwargs, task_id="5f0c7a54-redelivered").get()
+    again = digest_test_send_task.apply(kwargs=kwargs, task_id="5f0c7a54-redelivered").get()
+
+    assert first == again
+    assert [m["To"] for m in smtp_mail.messages] == ["pm@acme.test"]
+    delivery = Delivery.objects.for_workspace(workspace).get()
+    assert (delivery.period, delivery.status) == ("test-5f0c7a54redelivered", "sent")
+    # Another workspace's stakeholder id is not found through this workspace.
+    outsider = digest_test_send_task.apply(
+        kwargs={**kwargs, "workspace_id": WorkspaceFactory().id}
+    ).get()
+    assert outsider is None
 
 
 # --- cost ----------------------------------------------------------------------------------------
