@@ -322,3 +322,66 @@ def follow_remove(*, workspace: Workspace, stakeholder: Stakeholder, follow_id: 
     Follow.objects.for_workspace(workspace).filter(
         stakeholder_id=stakeholder.id, id=follow_id
     ).delete()
+
+
+FOLLOW_TARGETS = ("area", "roadmap", "item", "company")
+MAX_FOLLOWS = 500
+
+
+@transaction.atomic
+def stakeholder_follows_set(
+    *, workspace: Workspace, stakeholder: Stakeholder, follows: Iterable[tuple[str, int, bool]]
+) -> list[Follow]:
+    """Make (kind, target id, owns) the stakeholder's whole list of follows (a CRM's sync):
+    follows not named are removed, new ones added, `owns` set as given. Every target is
+    checked in the workspace first (one statement a kind); one unknown refuses it all."""
+    from backlog.models import Item, ProductArea
+    from discovery.models import Company
+    from roadmap.models import Roadmap
+
+    wanted: dict[tuple[str, int], bool] = {}
+    for kind, target_id, owns in follows:
+        if kind not in FOLLOW_TARGETS:
+            raise ValidationError({"follows": f"“{kind}” is not one of {FOLLOW_TARGETS}."})
+        if owns and kind != "company":
+            raise ValidationError({"follows": "Only a company has an account owner."})
+        wanted[(kind, target_id)] = wanted.get((kind, target_id), False) or bool(owns)
+    if len(wanted) > MAX_FOLLOWS:
+        raise ValidationError({"follows": f"At most {MAX_FOLLOWS} follows a stakeholder."})
+    models = {"area": ProductArea, "roadmap": Roadmap, "item": Item, "company": Company}
+    for kind, model in models.items():
+        ids = {target_id for k, target_id in wanted if k == kind}
+        found = set(
+            model.objects.for_workspace(workspace).filter(id__in=ids).values_list("id", flat=True)
+        ) if ids else set()  # fmt: skip
+        if ids - found:
+            missing = ", ".join(str(i) for i in sorted(ids - found)[:5])
+            raise ValidationError({"follows": f"No such {kind} in this workspace: {missing}."})
+    Stakeholder.objects.for_workspace(workspace).select_for_update().get(id=stakeholder.id)
+    current = Follow.objects.for_workspace(workspace).filter(stakeholder_id=stakeholder.id)
+    kept, gone, owns_changed = set(), [], []
+    for follow in current:
+        kind = next(k for k in FOLLOW_TARGETS if getattr(follow, f"{k}_id"))
+        key = (kind, getattr(follow, f"{kind}_id"))
+        if key not in wanted:
+            gone.append(follow.id)
+            continue
+        kept.add(key)
+        if follow.owns != wanted[key]:
+            owns_changed.append((follow.id, wanted[key]))
+    Follow.objects.for_workspace(workspace).filter(id__in=gone).delete()
+    for owns in (True, False):
+        ids = [follow_id for follow_id, value in owns_changed if value is owns]
+        if ids:
+            Follow.objects.for_workspace(workspace).filter(id__in=ids).update(owns=owns)
+    Follow.objects.bulk_create(
+        [
+            Follow(workspace=workspace, stakeholder_id=stakeholder.id, owns=owns,
+                   **{f"{kind}_id": target_id})
+            for (kind, target_id), owns in wanted.items()
+            if (kind, target_id) not in kept
+        ]
+    )  # fmt: skip
+    return list(
+        Follow.objects.for_workspace(workspace).filter(stakeholder_id=stakeholder.id).order_by("id")
+    )

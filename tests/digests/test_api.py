@@ -197,6 +197,45 @@ def test_follows_list_add_and_remove(workspace, other_workspace, member):
     ]
 
 
+def test_follows_replaced_in_one_call(workspace, other_workspace, member):
+    client = api_as(member, workspace)
+    stakeholder = _stakeholder(workspace)
+    payments = backlog.product_area_create(workspace=workspace, actor=None, name="Payments")
+    reporting = backlog.product_area_create(workspace=workspace, actor=None, name="Reporting")
+    acme, _ = discovery.company_upsert(workspace=workspace, actor=None, name="Acme")
+    theirs = backlog.product_area_create(workspace=other_workspace, actor=None, name="Theirs")
+    kept = services.follow_add(workspace=workspace, stakeholder=stakeholder, area_id=payments.id)
+    services.follow_add(workspace=workspace, stakeholder=stakeholder, area_id=reporting.id)
+    services.follow_add(workspace=workspace, stakeholder=stakeholder, company_id=acme.id)
+    url = f"{STAKEHOLDERS}{stakeholder.id}/follows/"
+
+    replaced = client.put(
+        url,
+        {"follows": [
+            {"kind": "area", "target_id": payments.id},
+            {"kind": "company", "target_id": acme.id, "owns": True},
+        ]},
+        format="json",
+    )  # fmt: skip
+
+    assert replaced.status_code == 200
+    assert [(f["kind"], f["name"], f["owns"]) for f in replaced.json()] == [
+        ("area", "Payments", False), ("company", "Acme", True),
+    ]  # fmt: skip
+    assert replaced.json()[0]["id"] == kept.id  # a follow kept is the same row
+    refused = [
+        {"follows": [{"kind": "area", "target_id": theirs.id}]},
+        {"follows": [{"kind": "area", "target_id": payments.id, "owns": True}]},
+        {"follows": [{"kind": "team", "target_id": 1}]},
+        {"follows": "area:1"},
+    ]
+    for body in refused:
+        assert client.put(url, body, format="json").status_code == 400, body
+    assert Follow.objects.for_workspace(workspace).count() == 2
+    assert client.put(url, {"follows": []}, format="json").json() == []
+    assert not Follow.objects.for_workspace(workspace).exists()
+
+
 # --- settings ----------------------------------------------------------------------------------
 def test_settings_read_by_members_changed_by_admins(workspace, member, admin):
     read = api_as(member, workspace).get(SETTINGS)
@@ -283,6 +322,7 @@ def test_writes_are_refused(request, workspace, member, who, access, code, body)
         client.delete(url),
         client.post(f"{url}follows/", {"kind": "area", "target_id": area.id}, format="json"),
         client.delete(f"{url}follows/{follow.id}/"),
+        client.put(f"{url}follows/", {"follows": []}, format="json"),
         client.patch(SETTINGS, {"cadence": "daily"}, format="json"),
     ]
 
@@ -340,7 +380,8 @@ def test_the_schema_documents_every_digests_path():
 
     assert set(paths[f"{base}/stakeholders/"]) == {"get", "post"}
     assert set(paths[f"{base}/stakeholders/{{stakeholder_id}}/"]) == {"get", "patch", "delete"}
-    assert set(paths[f"{base}/stakeholders/{{stakeholder_id}}/follows/"]) == {"get", "post"}
+    follows = f"{base}/stakeholders/{{stakeholder_id}}/follows/"
+    assert set(paths[follows]) == {"get", "post", "put"}
     follow = f"{base}/stakeholders/{{stakeholder_id}}/follows/{{follow_id}}/"
     assert set(paths[follow]) == {"delete"}
     assert set(paths[f"{base}/digest-settings/"]) == {"get", "patch"}

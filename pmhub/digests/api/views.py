@@ -1,6 +1,6 @@
 """The digests REST API: stakeholders (list, create, one, change on a version, delete), what
-each follows (list, add, remove), the workspace's digest settings (read; admins change them)
-and the send log's deliveries (read-only).
+each follows (list, add, remove, or replace the whole list), the workspace's digest settings
+(read; admins change them) and the send log's deliveries (read-only).
 
 A stakeholder's responses carry its `version` as the ETag; a change names the version it began
 from (If-Match or `version` in the body): another change came since → 412 with the current
@@ -185,18 +185,21 @@ class StakeholderDetailApi(_StakeholderApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_serializer(component_name="DigestFollowCreateInput")
+class FollowInputSerializer(serializers.Serializer):
+    kind = OneOfField(values=FOLLOW_KINDS)
+    target_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    owns = serializers.BooleanField(
+        required=False, default=False, help_text="Companies only: they own it."
+    )
+
+
 class FollowListCreateApi(_StakeholderApi):
     class FilterSerializer(serializers.Serializer):
         cursor = serializers.CharField(required=False, max_length=400)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
-    @extend_schema_serializer(component_name="DigestFollowCreateInput")
-    class InputSerializer(serializers.Serializer):
-        kind = OneOfField(values=FOLLOW_KINDS)
-        target_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
-        owns = serializers.BooleanField(
-            required=False, default=False, help_text="Companies only: they own it."
-        )
+    InputSerializer = FollowInputSerializer
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -232,6 +235,34 @@ class FollowListCreateApi(_StakeholderApi):
         )
         created = selectors.follow_queryset(self.workspace).get(id=follow.id)
         return Response(FollowSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema_serializer(component_name="DigestFollowsReplaceInput")
+    class ReplaceSerializer(serializers.Serializer):
+        follows = serializers.ListField(
+            child=FollowInputSerializer(), max_length=services.MAX_FOLLOWS, allow_empty=True,
+            help_text="The stakeholder's whole list: anything not in it is unfollowed.",
+        )  # fmt: skip
+
+    @extend_schema(
+        request=ReplaceSerializer,
+        responses=FollowSerializer(many=True),
+        operation_id="digests_follows_replace",
+        summary="Replace everything a stakeholder follows in one call (e.g. a CRM sync)",
+    )
+    def put(self, request: Request, stakeholder_id: int) -> Response:
+        stakeholder = self._stakeholder(stakeholder_id)
+        data = self.ReplaceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        follows = services.stakeholder_follows_set(
+            workspace=self.workspace,
+            stakeholder=stakeholder,
+            follows=[
+                (follow["kind"], follow["target_id"], follow["owns"])
+                for follow in data.validated_data["follows"]
+            ],
+        )
+        read = selectors.follow_queryset(self.workspace).filter(id__in=[f.id for f in follows])
+        return Response(FollowSerializer(read, many=True).data)
 
 
 class FollowDetailApi(_StakeholderApi):
