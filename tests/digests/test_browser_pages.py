@@ -120,6 +120,13 @@ def test_add_a_stakeholder_follow_an_area_preview_and_send_a_test(
     expect(page.locator(".log-table")).to_contain_text("Test")
     page.locator("#log").scroll_into_view_if_needed()
     _shoot(page, screenshots, "digests-stakeholder-log")
+    # A tablet: the side panel goes under the follows and the log.
+    page.set_viewport_size({"width": 820, "height": 1100})
+    page.goto(f"{base}/w/acme/digests/stakeholders/{stakeholder.id}/")
+    expect(page.locator(".stakeholder__side")).to_be_visible()
+    _shoot(page, screenshots, "digests-stakeholder-tablet")
+    page.goto(f"{base}/w/acme/digests/")
+    _shoot(page, screenshots, "digests-list-tablet")
     assert console_errors == []
 
 
