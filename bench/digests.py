@@ -299,13 +299,25 @@ def prerender(workspace: Any, until: Any, batch: int = 500) -> tuple[list[Any], 
 
 
 # --- the worker ---------------------------------------------------------------------------------
+def database_url() -> str:
+    """A URL of the database Django is connected to (the bench's, or a test's)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    auth = db.get("USER") or "postgres"
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    host = db.get("HOST") or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
 def worker_env(port: int) -> dict[str, str]:
     from django.conf import settings
 
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "pmhub.settings.test",
-        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "PMHUB_CACHE_PREFIX": cache_prefix(),
         "PMHUB_CELERY_QUEUE": cache_prefix(),
