@@ -572,3 +572,24 @@ def test_a_viewer_reads_a_stakeholder_without_the_controls(workspace, viewer, lo
     assert client.post(_url(workspace, "follow-add", stakeholder_id=stakeholder.id),
                        {"target": f"area:{area.id}"}).status_code == 403  # fmt: skip
     assert Follow.objects.for_workspace(workspace).count() == 1
+
+
+def test_a_followed_company_is_marked_as_their_account_and_back(workspace, member, login):
+    company = Company.objects.create(workspace=workspace, name="Acme Corp")
+    stakeholder = _stakeholder(workspace)
+    follow = services.follow_add(
+        workspace=workspace, stakeholder=stakeholder, company_id=company.id
+    )
+    client = login(member)
+    detail = _url(workspace, "stakeholder-detail", stakeholder_id=stakeholder.id)
+    add = _url(workspace, "follow-add", stakeholder_id=stakeholder.id)
+
+    assert "Mark as their account" in client.get(detail).content.decode()
+    client.post(add, {"target": f"company:{company.id}", "owns": "1"})
+    follow.refresh_from_db()
+    assert follow.owns is True
+    assert "Not their account" in client.get(detail).content.decode()
+    client.post(add, {"target": f"company:{company.id}"})
+    follow.refresh_from_db()
+    assert follow.owns is False
+    assert Follow.objects.for_workspace(workspace).count() == 1
