@@ -231,11 +231,18 @@ def _batch_send(claimed: Sequence[Delivery], now: datetime.datetime) -> list[_Ou
     defaults = _settings_of({d.workspace_id for d in claimed})
     outcomes: list[_Outcome] = []
     to_build: dict[int, list[tuple[Delivery, DigestRequest]]] = defaultdict(list)
+    # Where each stakeholder's previous window in this batch ends: several of their deliveries
+    # in one batch (a run of ships told at once, a day's digest retried into the next) follow
+    # one another instead of each repeating everything since covered_until.
+    window_end: dict[int, datetime.datetime] = {}
     for delivery in claimed:
         stakeholder = delivery.stakeholder
         stakeholder.workspace = delivery.workspace
         marker = markers.get(_marker_key(delivery.id))
         if marker is not None:  # sent by a worker killed before its batch committed
+            window_end[stakeholder.id] = max(
+                delivery.covers_until, window_end.get(stakeholder.id, delivery.covers_until)
+            )
             message_id, subject, entry_count = marker
             outcomes.append(
                 _Outcome(
@@ -248,6 +255,13 @@ def _batch_send(claimed: Sequence[Delivery], now: datetime.datetime) -> list[_Ou
         else:
             covers_from = covers_from_for(
                 stakeholder, defaults[delivery.workspace_id], delivery.covers_until
+            )
+            if stakeholder.id in window_end:
+                covers_from = min(
+                    max(covers_from, window_end[stakeholder.id]), delivery.covers_until
+                )
+            window_end[stakeholder.id] = max(
+                delivery.covers_until, window_end.get(stakeholder.id, delivery.covers_until)
             )
             request = DigestRequest(stakeholder, covers_from, delivery.covers_until)
             to_build[delivery.workspace_id].append((delivery, request))
@@ -482,16 +496,27 @@ def _outcomes_write(outcomes: Sequence[_Outcome]) -> None:
             column.append(value)
 
     changes: dict[int, dict[str, Any]] = {}
-    for o in outcomes:
+    # A stakeholder's windows in a batch follow one another (see _batch_send): covered_until
+    # moves through them in order and stops at the first one not delivered, whose retry then
+    # starts where it did. A later one already sent is told again rather than the earlier lost.
+    stopped: set[int] = set()
+    for o in sorted(outcomes, key=lambda o: o.delivery.id):
+        stakeholder_id = o.delivery.stakeholder_id
         delivered = o.status in (Delivery.Status.SENT, Delivery.Status.EMPTY)
+        if not delivered and o.status != Delivery.Status.SKIPPED:
+            stopped.add(stakeholder_id)
         if not (delivered or o.refused):
             continue
         change = changes.setdefault(
-            o.delivery.stakeholder_id,
+            stakeholder_id,
             {"covered_until": None, "reset": False, "refusals": 0, "last_failure": ""},
         )
         # A test send shows the next digest without delivering it: the window stays open.
-        if delivered and not o.delivery.period.startswith("test-"):
+        if (
+            delivered
+            and stakeholder_id not in stopped
+            and not o.delivery.period.startswith("test-")
+        ):
             until = o.delivery.covers_until
             change["covered_until"] = max(filter(None, (change["covered_until"], until)))
         if o.status == Delivery.Status.SENT:

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
@@ -26,6 +27,7 @@ from pmhub.digests.models import Delivery, Stakeholder
 from pmhub.digests.render import message_id_for
 from pmhub.digests.tasks import digest_test_send_task
 from pmhub.workspaces.models import Workspace
+from roadmap.models import RoadmapEvent
 from tests.factories import WorkspaceFactory
 
 
@@ -85,9 +87,12 @@ class PickySink:
         self.peers: set[Any] = set()
         self.data_delay = 0.0
         self.drop: set[str] = set()  # recipients whose DATA the server hangs up on, once
+        self.refuse_once: dict[str, str] = {}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         self.peers.add(session.peer)
+        if address in self.refuse_once:
+            return self.refuse_once.pop(address)
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -103,6 +108,9 @@ class PickySink:
             return "421 4.3.0 Going away"
         self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted for delivery"
+
+    def parsed(self) -> list[tuple[list[str], Message]]:
+        return [(tos, message_from_bytes(data)) for tos, data in self.messages]
 
     def recipients(self) -> list[str]:
         return [to for tos, _ in self.messages for to in tos]
@@ -361,6 +369,61 @@ def test_a_dropped_connection_is_reopened_once_then_the_rest_waits(picky_smtp):
 
     assert later.sent == 2
     assert picky_smtp.recipients() == [f"p{n}@customer.test" for n in range(5)]
+
+
+def _two_weeks(workspace: Workspace, person: Stakeholder) -> tuple[Delivery, Delivery]:
+    """Last week's delivery, still pending, with "Exports" shipped inside it, and this week's
+    with "Dark mode" shipped since: both due in the same batch."""
+    now = timezone.now().replace(microsecond=0)
+    exports = shipped(workspace, "Exports")
+    RoadmapEvent.objects.for_workspace(workspace).filter(item=exports).update(
+        created_at=now - datetime.timedelta(hours=2)
+    )
+    last_week = Delivery.objects.create(
+        workspace=workspace, stakeholder=person, period="2026-W47",
+        due_at=now - datetime.timedelta(hours=1), covers_until=now - datetime.timedelta(hours=1),
+    )  # fmt: skip
+    shipped(workspace, "Dark mode")
+    return last_week, due(person)
+
+
+@pytest.mark.django_db
+def test_a_stakeholders_deliveries_in_one_batch_follow_one_another(smtp_mail):
+    workspace = WorkspaceFactory()
+    person = stakeholder(workspace, "exec@customer.test")
+    last_week, this_week = _two_weeks(workspace, person)
+
+    assert sender.deliveries_send().sent == 2
+
+    first, second = (bodies(m)[0] for m in smtp_mail.messages)
+    assert "Exports" in first
+    assert "Dark mode" not in first
+    assert "Dark mode" in second
+    assert "Exports" not in second
+    assert fresh(this_week).covers_from == last_week.covers_until
+    assert person_now(person).covered_until == this_week.covers_until
+
+
+@pytest.mark.django_db
+def test_an_earlier_delivery_waiting_to_retry_holds_covered_until_back(picky_smtp):
+    workspace = WorkspaceFactory()
+    person = stakeholder(workspace, "exec@customer.test")
+    last_week, this_week = _two_weeks(workspace, person)
+    picky_smtp.refuse_once["exec@customer.test"] = "451 4.7.1 Greylisted"
+    now = timezone.now()
+
+    report = sender.deliveries_send(now=now)
+
+    assert (report.sent, report.retried) == (1, 1)
+    assert (fresh(last_week).status, fresh(this_week).status) == ("pending", "sent")
+    # This week's went out, but last week's must still be told: the window stays open.
+    assert person_now(person).covered_until is None
+
+    assert sender.deliveries_send(now=now + datetime.timedelta(minutes=2)).sent == 1
+
+    told = [bodies(message)[0] for _, message in picky_smtp.parsed()]
+    assert ["Exports" in text for text in told] == [False, True]
+    assert person_now(person).covered_until == last_week.covers_until
 
 
 # --- test sends ----------------------------------------------------------------------------------
