@@ -6,9 +6,9 @@ the demo discovery, backlog, roadmap and docs data.
 So that the quick start shows real digests within minutes, the demo's history is dated as what
 it stands for (weeks of work before today): the roadmap's and documents' events, the insights'
 validations and the key results' values move to between 44 and 32 days ago, and each
-stakeholder was added two months ago and last heard from us 45 days ago. Every scheduled
-stakeholder's current period has then come, its digest covers that history, and the first sweep
-after the start creates and sends it.
+scheduled stakeholder was added two months ago and last heard from us 45 days ago. Their current
+periods have then come, each digest covers that history, and the first sweep after the start
+creates and sends it. The key-account manager ("immediately") hears of what happens from now on.
 """
 
 from __future__ import annotations
@@ -112,11 +112,15 @@ def demo_digests_create(*, workspace: Workspace, now: datetime.datetime | None =
                     workspace=workspace, stakeholder=stakeholder, area_id=areas[name]
                 )
         created.append(stakeholder.id)
-    # Seeding's own clock, not a change of anyone's: no service sets when a row was made.
-    Stakeholder.objects.for_workspace(workspace).filter(id__in=created).update(
-        created_at=now - datetime.timedelta(days=ADDED_DAYS),
-        covered_until=now - datetime.timedelta(days=COVERED_DAYS),
+    # Seeding's own clock, not a change of anyone's: no service sets when a row was made. The
+    # one who hears at once has heard of the whole history already: the seeding's own ships and
+    # publications (dated weeks back below) must not reach them as news.
+    added = now - datetime.timedelta(days=ADDED_DAYS)
+    stakeholders = Stakeholder.objects.for_workspace(workspace).filter(id__in=created)
+    stakeholders.exclude(cadence=Cadence.IMMEDIATELY).update(
+        created_at=added, covered_until=now - datetime.timedelta(days=COVERED_DAYS)
     )
+    stakeholders.filter(cadence=Cadence.IMMEDIATELY).update(created_at=added, covered_until=now)
     _history_dated(workspace, now)
     return True
 

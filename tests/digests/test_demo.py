@@ -12,6 +12,8 @@ import pytest
 from django.core.management import call_command
 
 from backlog.demo import demo_backlog_create
+from backlog.models import Item
+from backlog.services import item_set_status
 from discovery.demo import demo_discovery_create
 from docs.demo import demo_docs_create
 from pmhub.digests import sender, services
@@ -118,6 +120,33 @@ def test_the_account_executive_hears_which_of_their_companies_asked_for_a_ship(d
     assert "Asked for by: Harbor Yoga, Orchard Bank" in entry
     assert "Asked for by:</strong> Harbor Yoga, Orchard Bank" in _html(message)
     assert "1 shipped" in str(make_header(decode_header(message["Subject"])))
+
+
+def test_the_key_account_manager_hears_at_once_when_their_account_s_request_ships(demo, smtp_mail):
+    manager = Stakeholder.objects.for_workspace(demo).get(cadence=Cadence.IMMEDIATELY)
+    # The seeding's own ships and publications are history, not news.
+    for item_id in (
+        Item.objects.for_workspace(demo)
+        .filter(status=Item.Status.SHIPPED)
+        .values_list("id", flat=True)
+    ):
+        assert (
+            sender.deliveries_create_immediate(workspace=demo, kind="shipped", object_id=item_id)
+            == 0
+        )
+
+    saml = Item.objects.for_workspace(demo).get(title="SAML single sign-on")
+    item_set_status(workspace=demo, actor=None, item=saml, status=Item.Status.SHIPPED)
+    assert (
+        sender.deliveries_create_immediate(workspace=demo, kind="shipped", object_id=saml.id) == 1
+    )
+    assert sender.deliveries_send().sent == 1
+
+    [message] = smtp_mail.wait_for(1)
+    assert getaddresses([message["To"]])[0][1] == manager.email
+    entry = _entry(_text(message), "SAML single sign-on")
+    assert "Shipped" in entry
+    assert "Asked for by: Helios Health" in entry
 
 
 def test_the_demo_command_seeds_the_stakeholders(db):
