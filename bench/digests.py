@@ -326,18 +326,94 @@ def worker_env(port: int) -> dict[str, str]:
     }
 
 
-def worker_start(port: int, batch_size: int, profile: str = "") -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "bench._digests_worker", "--batch-size", str(batch_size)]
-    if profile:
-        command += ["--profile", profile]
-    process = subprocess.Popen(  # noqa: S603 - our own module
-        command, cwd=ROOT, env=worker_env(port), stdout=subprocess.PIPE, text=True
-    )
-    line = process.stdout.readline() if process.stdout else ""
-    if line.strip() != "READY":
-        process.kill()
-        raise RuntimeError(f"the worker did not start: {line!r}")
-    return process
+@dataclass
+class Worker:
+    """One worker process: `plain` runs the sender's loop (bench._digests_worker) and exits when
+    nothing is due; `celery` is a real `celery worker --pool solo` consuming digests_send."""
+
+    kind: str
+    process: subprocess.Popen[Any]
+    report: Path | None = None
+
+    def pending_work(self, conn: Any, workspace_id: int, total: int) -> bool:
+        """Whether it still has work: the plain one until it exits, the Celery one until every
+        delivery is done (it waits for more tasks)."""
+        if self.process.poll() is not None:
+            return False
+        return self.kind == "plain" or done_count(conn, workspace_id) < total
+
+    def finish(self) -> dict[str, Any]:
+        """Its own figures (statements, peak RSS) once it has stopped."""
+        if self.kind == "plain":
+            out = self.process.stdout.read() if self.process.stdout else ""
+            self.process.wait()
+            if self.process.returncode != 0:
+                raise RuntimeError(f"the worker failed ({self.process.returncode}): {out[-2000:]}")
+            return json.loads(out.strip().splitlines()[-1])
+        self.process.send_signal(signal.SIGTERM)  # a warm shutdown writes the report
+        self.process.wait(timeout=60)
+        assert self.report is not None
+        return json.loads(self.report.read_text())
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.read()
+
+
+def batch_default() -> int:
+    """The batch size digests_send claims (deliveries_send's default)."""
+    import inspect
+
+    from pmhub.digests.sender import deliveries_send
+
+    return inspect.signature(deliveries_send).parameters["batch_size"].default
+
+
+def queue_purge() -> None:
+    """Drop the benchmark queue's tasks (a killed worker's, restored later by the broker)."""
+    from pmhub.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(cache_prefix())
+
+
+def worker_start(kind: str, port: int, batch_size: int, folder: Path, profile: str = "") -> Worker:
+    """A worker process, ready, with the sending begun (for Celery: digests_send enqueued)."""
+    env = worker_env(port)
+    if kind == "plain":
+        command = [sys.executable, "-m", "bench._digests_worker", "--batch-size", str(batch_size)]
+        if profile:
+            command += ["--profile", profile]
+        process = subprocess.Popen(  # noqa: S603 - our own module
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        line = process.stdout.readline() if process.stdout else ""
+        if line.strip() != "READY":
+            process.kill()
+            raise RuntimeError(f"the worker did not start: {line!r}")
+        return Worker(kind, process)
+    name = f"celery-{time.monotonic_ns()}"
+    log, report = folder / f"{name}.log", folder / f"{name}.json"
+    env["PMHUB_BENCH_REPORT"] = str(report)
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - celery's own command line
+            [sys.executable, "-m", "celery", "-A", "bench._digests_celery", "worker",
+             "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--queues", cache_prefix(), "--hostname", f"{name}@bench"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while b"ready." not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.02)
+    from pmhub.digests.tasks import digests_send_task
+
+    digests_send_task.apply_async(queue=cache_prefix())
+    return Worker(kind, process, report)
 
 
 def rss_kb(pid: int) -> tuple[int, int]:
@@ -358,46 +434,48 @@ def done_count(conn: Any, workspace_id: int) -> int:
     ).fetchone()[0]
 
 
-def main_run(
-    workspace: Any, port: int, batch_size: int, profile: str, memory_at: int
-) -> dict[str, Any]:
-    """One worker sends every due delivery; its SQL, its time and its peak RSS at `memory_at`
-    deliveries done (read from /proc while it runs) and at the end, and its resident set each
-    time a batch was recorded (`rss_trace`: [deliveries done, MB])."""
+def main_run(workspace: Any, port: int, args: Any, folder: Path, total: int) -> dict[str, Any]:
+    """One worker sends every due delivery; its SQL, its time (from the moment it is ready to
+    the last delivery recorded), its peak RSS at `args.memory_at` deliveries done (read from
+    /proc while it runs) and at the end, and its resident set each time a batch was recorded
+    (`rss_trace`: [deliveries done, MB])."""
+    queue_purge()
     started = time.perf_counter()
-    process = worker_start(port, batch_size, profile)
-    ready_s = time.perf_counter() - started
-    peak_early, last, trace = 0, 0, []
+    worker = worker_start(args.worker, port, args.batch_size, folder, args.profile)
+    sending = time.perf_counter()
+    peak_early, last, trace, finished = 0, 0, [], sending
     with raw_connection() as conn:
-        while process.poll() is None:
+        while True:
             done = done_count(conn, workspace.id)
             if done != last:
+                finished = time.perf_counter()
                 with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-                    peak, now = rss_kb(process.pid)
+                    peak, now = rss_kb(worker.process.pid)
                     trace.append((done, round(now / 1024, 1)))
-                    if not peak_early and done >= memory_at:
+                    if not peak_early and done >= args.memory_at:
                         peak_early = peak
                 last = done
-            time.sleep(0.02)
-    out = process.stdout.read() if process.stdout else ""
-    if process.returncode != 0:
-        raise RuntimeError(f"the worker failed ({process.returncode}): {out[-2000:]}")
-    report = json.loads(out.strip().splitlines()[-1])
-    report["startup_s"] = round(ready_s, 3)
-    report["wall_s"] = round(time.perf_counter() - started, 3)
+            if not worker.pending_work(conn, workspace.id, total):
+                break
+            time.sleep(0.01)
+        if done_count(conn, workspace.id) != last:
+            finished = time.perf_counter()
+    report = worker.finish()
+    report["seconds"] = round(finished - sending, 3)
+    report["startup_s"] = round(sending - started, 3)
     report["peak_early_kb"] = peak_early
     report["rss_trace"] = trace
     return report
 
 
 def fault_run(
-    workspace: Any, port: int, batch_size: int, kills: int, rate: float, rng: random.Random
+    workspace: Any, port: int, args: Any, folder: Path, rate: float, rng: random.Random
 ) -> dict[str, Any]:
     """Start the worker, SIGKILL it at a random moment of its sending, restart it: `kills`
     times, then let one finish. The moment is drawn within the time the deliveries still due
     would take, so that kills land mid-batch rather than after the work is done."""
-    done_kills = 0
-    restarts = 0
+    done_kills = starts = 0
+    queue_purge()
     with raw_connection() as conn:
         while True:
             pending = conn.execute(
@@ -405,21 +483,23 @@ def fault_run(
                 " AND status = 'pending'",
                 [workspace.id],
             ).fetchone()[0]
-            if not pending:
-                break
-            process = worker_start(port, batch_size)
-            restarts += 1
-            if done_kills < kills:
+            if not pending or starts > args.kills + 20:
+                break  # done, or deliveries left pending to retry later: reported below
+            worker = worker_start(args.worker, port, args.batch_size, folder)
+            starts += 1
+            total = done_count(conn, workspace.id) + pending
+            if done_kills < args.kills:
                 time.sleep(rng.uniform(0.0, max(0.05, 0.7 * pending / max(rate, 1.0))))
-                if process.poll() is None:
-                    process.send_signal(signal.SIGKILL)
+                # Only a kill with work in hand counts (a Celery worker idles when done).
+                if worker.pending_work(conn, workspace.id, total):
+                    worker.kill()
                     done_kills += 1
-            process.wait()
-            if process.stdout:
-                process.stdout.read()
-            if restarts > kills + 20:
-                break  # deliveries left pending (retries later): reported below
-    return {"kills": done_kills, "starts": restarts}
+                    continue
+            while worker.pending_work(conn, workspace.id, total):
+                time.sleep(0.02)
+            worker.finish()
+    queue_purge()
+    return {"kills": done_kills, "starts": starts}
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -432,7 +512,12 @@ def main() -> None:
     parser.add_argument("--memory-at", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--reload", action="store_true")
-    parser.add_argument("--profile", default="", help="cProfile the worker into this file")
+    parser.add_argument("--profile", default="", help="cProfile the plain worker into this file")
+    parser.add_argument(
+        "--worker", choices=("celery", "plain"), default="celery",
+        help="a real Celery worker (--pool solo) consuming digests_send, or a plain process"
+        " running the sender's loop (batch size as given)",
+    )  # fmt: skip
     args = parser.parse_args()
     began = time.perf_counter()
     bench_env()
@@ -465,7 +550,7 @@ def run(args: Any) -> dict[str, Any]:
 
     deliveries_reset(workspace, [r[0] for r in rendered], until)
     with sink_running(folder, "main") as sink:
-        worker = main_run(workspace, sink.port, args.batch_size, args.profile, args.memory_at)
+        worker = main_run(workspace, sink.port, args, folder, len(rendered))
         counts = sink.stop()
     statuses = delivery_statuses(workspace)
     main = recipients_figures(counts, expected)
@@ -487,13 +572,9 @@ def run(args: Any) -> dict[str, Any]:
         deliveries_reset(workspace, [r[0] for r in chosen], until)
         with sink_running(folder, "fault") as sink:
             harness = fault_run(
-                workspace,
-                sink.port,
-                args.batch_size,
-                args.kills,
-                rate,
+                workspace, sink.port, args, folder, rate,
                 random.Random(args.seed),  # noqa: S311 - kill moments
-            )
+            )  # fmt: skip
             counts_fault = sink.stop()
         fault = {
             **harness,
@@ -528,7 +609,8 @@ def run(args: Any) -> dict[str, Any]:
         "main_statuses": statuses,
         "worker_send_s": worker["seconds"],
         "worker_startup_s": worker["startup_s"],
-        "batch_size": args.batch_size,
+        "worker": args.worker,
+        "batch_size": args.batch_size if args.worker == "plain" else batch_default(),
         "fault_kills": fault.get("kills"),
         "fault_due": len([r for r in rendered if r[3] is not None][: args.fault]),
         "fault_received": fault.get("received"),

@@ -6,6 +6,7 @@ the fault run's kills and restarts. Not a timed test: the figures are the benchm
 from __future__ import annotations
 
 import random
+from argparse import Namespace
 
 import pytest
 
@@ -48,9 +49,12 @@ def test_the_benchmark_runs_at_fifty_recipients(tmp_path):
     assert set(counts["recipients"]) == expected
 
     ids = [stakeholder_id for stakeholder_id, *_ in rendered]
+    # The plain worker: the sender's own loop in a process, batches as small as asked (a real
+    # Celery worker takes seconds to start, and claims the sender's default batch).
+    args = Namespace(worker="plain", batch_size=BATCH, profile="", memory_at=BATCH, kills=2)
     digests.deliveries_reset(workspace, ids, until)
     with digests.sink_running(tmp_path, "main") as sink:
-        worker = digests.main_run(workspace, sink.port, BATCH, profile="", memory_at=BATCH)
+        worker = digests.main_run(workspace, sink.port, args, tmp_path, RECIPIENTS)
         counts = sink.stop()
     assert digests.recipients_figures(counts, expected) == {
         "received": RECIPIENTS, "duplicates": 0, "missing": 0, "unexpected": 0,
@@ -62,16 +66,24 @@ def test_the_benchmark_runs_at_fifty_recipients(tmp_path):
     assert 0 < worker["peak_early_kb"] <= worker["maxrss_kb"]
     assert digests.delivery_statuses(workspace) == {"sent": RECIPIENTS}
 
+    # And a real Celery worker consuming digests_send (one batch: the sender's default size).
     digests.deliveries_reset(workspace, ids, until)
+    celery_args = Namespace(**{**vars(args), "worker": "celery"})
+    with digests.sink_running(tmp_path, "celery") as sink:
+        worker = digests.main_run(workspace, sink.port, celery_args, tmp_path, RECIPIENTS)
+        counts = sink.stop()
+    assert digests.recipients_figures(counts, expected)["received"] == RECIPIENTS
+    assert counts["connections"] == 1
+    assert 0 < worker["statements"] <= 12
+    assert digests.delivery_statuses(workspace) == {"sent": RECIPIENTS}
+
+    digests.deliveries_reset(workspace, ids, until)
+    fault_args = Namespace(**{**vars(args), "batch_size": 10})
     with digests.sink_running(tmp_path, "fault") as sink:
         harness = digests.fault_run(
-            workspace,
-            sink.port,
-            10,
-            kills=2,
-            rate=100.0,
-            rng=random.Random(5),  # noqa: S311
-        )
+            workspace, sink.port, fault_args, tmp_path, rate=100.0,
+            rng=random.Random(5),  # noqa: S311 - kill moments
+        )  # fmt: skip
         counts = sink.stop()
     figures = digests.recipients_figures(counts, expected)
     assert figures["missing"] == 0
