@@ -1,7 +1,10 @@
 """10,000 stakeholder digests into a real SMTP server, and a worker killed ten times.
 
-python -m bench.digests [--recipients 10000] [--fault 2000] [--kills 10] [--batch-size 500]
-                        [--reload] [--profile FILE]
+python -m bench.digests [--recipients 10000] [--fault 2000] [--kills 10] [--worker celery|plain]
+                        [--batch-size 500] [--reload] [--profile FILE]
+
+Its database is DATABASE_URL's name + "_digests_bench" (pmhub_digests_bench by default), its
+Redis REDIS_URL (db 14 by default).
 
 Loads (once; reused while it is there) a workspace with N stakeholders, each following a
 distinct scope (the two companies they own, a product area, an item), and three days of
@@ -12,11 +15,13 @@ aiosmtpd sink in a process of its own that counts messages per recipient and con
 - the floor: the same messages, rendered beforehand (`digests_build` + `digest_email`), pushed
   as bytes through one smtplib connection (`floor_msgs_per_s`; measured before and after the
   worker, the faster one kept);
-- ours: one due delivery per stakeholder, sent by ONE worker process running the sender
-  (`pmhub.digests.sender.deliveries_send`) until nothing is due (`msgs_per_s`,
-  `throughput_ratio`, target >= 0.5), with the SMTP connections it opened (target <=
-  recipients / 100), the SQL statements it ran (target <= recipients / 50) and its peak RSS
-  after the first 1,000 deliveries and at the end (`memory_ratio`, target <= 1.2);
+- ours: one due delivery per stakeholder, sent by ONE worker process: a real `celery worker
+  --pool solo` consuming one digests_send task (`--worker plain`: the sender's loop,
+  `pmhub.digests.sender.deliveries_send`, in a plain process, `--batch-size` as given) until
+  nothing is due (`msgs_per_s`, `throughput_ratio`, target >= 0.5), with the SMTP connections it
+  opened (target <= recipients / 100), the SQL statements it ran (target <= recipients / 50) and
+  its peak RSS after the first 1,000 deliveries and at the end (`memory_ratio`, target <= 1.2);
+  `per_message_ms` splits a message's time into the floor's, building, rendering and the rest;
 - the fault run: 2,000 due digests, the worker SIGKILLed `--kills` times at random moments
   and restarted until all are done; per recipient in the sink: received, duplicates (beyond
   the first), missing (target 0; duplicates <= kills).
@@ -503,6 +508,16 @@ def fault_run(
 
 
 # --- the run ------------------------------------------------------------------------------------
+def per_message(rate: float, floor_rate: float, content: dict[str, Any]) -> dict[str, float]:
+    ours = 1000 / rate if rate else 0.0
+    floor = 1000 / floor_rate if floor_rate else 0.0
+    build, render = content["build_ms_per_digest"], content["render_ms_per_message"]
+    return {
+        "ours": round(ours, 3), "floor": round(floor, 3), "build": build, "render": render,
+        "rest": round(ours - floor - build - render, 3),
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=10_000)
@@ -595,6 +610,10 @@ def run(args: Any) -> dict[str, Any]:
         "floor_msgs_per_s": floor_rate,
         "floors": floors,
         "throughput_ratio": round(rate / floor_rate, 3) if floor_rate else None,
+        # Where a message's time goes: the floor's share (the sink and the wire) and, measured
+        # in this process, building and rendering; the rest is the worker's own (Django's SMTP
+        # backend building the bytes again, the Redis marker, the batch's SQL, Celery).
+        "per_message_ms": per_message(rate, floor_rate, content),
         "smtp_connections": counts["connections"],
         "sql_statements": worker["statements"],
         "statements_per_recipient": round(worker["statements"] / recipients, 4),
