@@ -115,6 +115,10 @@ class _Changes:
     # by lookups, not by testing every event of the workspace against every scope.
     events_by_item: dict[int, list[int]] = field(default_factory=dict)  # item -> positions
     changed_by: dict[str, dict[int, set[int]]] = field(default_factory=dict)
+    # The same for the releases that slipped, the insights, documents and key results.
+    linked_by: dict[str, dict[str, dict[int | None, set[int]]]] = field(default_factory=dict)
+    # Each object's line as every stakeholder reads it (computed once per build).
+    lines: dict[tuple[str, int], tuple[str, str, datetime.datetime]] = field(default_factory=dict)
 
     def index_events(self) -> None:
         self.events_by_item = defaultdict(list)
@@ -131,6 +135,34 @@ class _Changes:
             for company_id in self.item_companies.get(item_id, ()):
                 by_company[company_id].add(item_id)
         self.changed_by = {"area": by_area, "roadmap": by_roadmap, "company": by_company}
+        self.linked_by = {
+            "release": self._index(self.release_items),
+            "insight": self._index(self.insight_items, self.insight_companies),
+            "document": self._index(self.document_items),
+            "key_result": self._index(self.kr_items),
+        }
+
+    def _index(
+        self, object_items: dict[int, set[int]], companies: dict[int, set[int]] | None = None
+    ) -> dict[str, dict[int | None, set[int]]]:
+        """Objects (releases, insights, ...) by the items, areas, roadmaps and companies their
+        items bring in: what a scope follows finds them by lookups."""
+        by: dict[str, dict[int | None, set[int]]] = {
+            "item": defaultdict(set), "area": defaultdict(set), "roadmap": defaultdict(set),
+            "company": defaultdict(set),
+        }  # fmt: skip
+        for object_id, item_ids in object_items.items():
+            for item_id in item_ids:
+                by["item"][item_id].add(object_id)
+                by["area"][self.item_areas.get(item_id)].add(object_id)
+                for roadmap_id in self.item_roadmaps.get(item_id, ()):
+                    by["roadmap"][roadmap_id].add(object_id)
+                for company_id in self.item_companies.get(item_id, ()):
+                    by["company"][company_id].add(object_id)
+        for object_id, company_ids in (companies or {}).items():
+            for company_id in company_ids:
+                by["company"][company_id].add(object_id)
+        return by
 
 
 def _first_reads(
@@ -362,15 +394,6 @@ class _Scope:
     items: set[int] = field(default_factory=set)
     companies: set[int] = field(default_factory=set)
 
-    def covers_item(self, item_id: int, changes: _Changes, roadmap_id: int | None = None) -> bool:
-        if self.everything or item_id in self.items:
-            return True
-        if changes.item_areas.get(item_id) in self.areas:
-            return True
-        if roadmap_id in self.roadmaps or self.roadmaps & changes.item_roadmaps.get(item_id, set()):
-            return True
-        return bool(self.companies.intersection(changes.item_companies.get(item_id, ())))
-
     def event_positions(self, changes: _Changes) -> Iterable[int]:
         """The positions in changes.events of the events of items in this scope, in order."""
         if self.everything:
@@ -384,8 +407,20 @@ class _Scope:
                 items |= index.get(key, set())
         return sorted(p for item_id in items for p in changes.events_by_item[item_id])
 
-    def covers_items(self, item_ids: Iterable[int], changes: _Changes) -> bool:
-        return self.everything or any(self.covers_item(i, changes) for i in item_ids)
+    def linked(self, changes: _Changes, kind: str) -> set[int] | None:
+        """The ids of the `kind` objects in this scope (None: all of them)."""
+        if self.everything:
+            return None
+        index = changes.linked_by[kind]
+        found: set[int] = set()
+        for key, followed in (
+            ("item", self.items), ("area", self.areas), ("roadmap", self.roadmaps),
+            ("company", self.companies),
+        ):  # fmt: skip
+            by = index[key]
+            for value in followed:
+                found |= by.get(value, set())
+        return found
 
     def own_askers(self, item_id: int, changes: _Changes) -> tuple[str, ...]:
         asked = changes.item_companies.get(item_id, {})
@@ -527,40 +562,35 @@ def _other_entries(
 ) -> dict[str, list[_Draft]]:
     found: dict[str, list[_Draft]] = {"roadmap": [], "insights": [], "documents": [],
                                      "key_results": []}  # fmt: skip
+    releases = scope.linked(changes, "release")
     for slip in changes.release_slips:
-        if lo < slip["created_at"] <= hi and scope.covers_items(
-            changes.release_items.get(slip["release_id"], ()), changes
-        ):
-            before = _day(slip["before"].get("target_date"))
-            after = _day(slip["after"].get("target_date"))
-            draft = _Draft(
-                "slipped", f"Release {slip['release__name']}", f"Target date {before} → {after}",
-                slip["created_at"], reason=slip["reason"],
-            )  # fmt: skip
-            found["roadmap"].append(draft)
+        if not lo < slip["created_at"] <= hi:
+            continue
+        if releases is not None and slip["release_id"] not in releases:
+            continue
+        before = _day(slip["before"].get("target_date"))
+        after = _day(slip["after"].get("target_date"))
+        draft = _Draft(
+            "slipped", f"Release {slip['release__name']}", f"Target date {before} → {after}",
+            slip["created_at"], reason=slip["reason"],
+        )  # fmt: skip
+        found["roadmap"].append(draft)
+    insights = scope.linked(changes, "insight")
     for insight in changes.insights:
         if not lo < insight["validated_at"] <= hi:
             continue
-        if not (
-            scope.everything
-            or scope.companies & changes.insight_companies.get(insight["id"], set())
-            or scope.covers_items(changes.insight_items.get(insight["id"], ()), changes)
-        ):
+        if insights is not None and insight["id"] not in insights:
             continue
-        reach = [_plural(insight["customer_count"], "customer")]
-        if insight["company_count"]:
-            reach.append(_plural(insight["company_count"], "company", "companies"))
-        if insight["arr"]:
-            reach.append(f"{compact_money(insight['arr'])} ARR")
-        draft = _Draft("insight", insight["title"], "Validated · " + " · ".join(reach),
-                       insight["validated_at"])  # fmt: skip
+        title, detail, when = _insight_line(changes, insight)
+        draft = _Draft("insight", title, detail, when)
         draft.url = links.insight(member, insight["id"])
         found["insights"].append(draft)
+    documents = scope.linked(changes, "document")
     for event in changes.documents:
         if not lo < event["created_at"] <= hi:
             continue
         document_id = event["document_id"]
-        if not scope.covers_items(changes.document_items.get(document_id, ()), changes):
+        if documents is not None and document_id not in documents:
             continue
         notes = event["document__kind"] == "release_notes"
         if notes and event["kind"] != "published":
@@ -573,9 +603,10 @@ def _other_entries(
             member, document_id, event["document__kind"], event["document__status"]
         )
         found["documents"].append(draft)
+    key_results = scope.linked(changes, "key_result")
     for kr_id, values in changes.kr_values.items():
         kr = changes.key_results.get(kr_id)
-        if kr is None or not scope.covers_items(changes.kr_items.get(kr_id, ()), changes):
+        if kr is None or (key_results is not None and kr_id not in key_results):
             continue
         inside = [v for v in values if lo < v[0] <= hi]
         if not inside:
@@ -595,6 +626,20 @@ def _other_entries(
         draft.url = links.objective(member, kr["objective_id"])
         found["key_results"].append(draft)
     return found
+
+
+def _insight_line(changes: _Changes, insight: dict[str, Any]) -> tuple[str, str, datetime.datetime]:
+    key = ("insight", insight["id"])
+    line = changes.lines.get(key)
+    if line is None:
+        reach = [_plural(insight["customer_count"], "customer")]
+        if insight["company_count"]:
+            reach.append(_plural(insight["company_count"], "company", "companies"))
+        if insight["arr"]:
+            reach.append(f"{compact_money(insight['arr'])} ARR")
+        detail = "Validated · " + " · ".join(reach)
+        line = changes.lines[key] = (insight["title"], detail, insight["validated_at"])
+    return line
 
 
 _DOCUMENT_KINDS = {

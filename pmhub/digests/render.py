@@ -467,6 +467,15 @@ class DigestMessage(EmailMultiAlternatives):
     """A digest's message: the usual EmailMultiAlternatives for callers (subject, body,
     alternatives, send), whose MIME form is written by hand (see PrebuiltMime)."""
 
+    def envelope(self) -> tuple[str, list[str], bytes] | None:
+        """(sender, recipients, bytes) for smtplib's sendmail, as Django's SMTP backend would
+        send them; None when an address needs Django's encoding (not ASCII)."""
+        sender = parseaddr(self.from_email)[1]
+        recipients = self.recipients()
+        if not (sender.isascii() and all(r.isascii() for r in recipients)):
+            return None
+        return sender, recipients, self.message().as_bytes(linesep="\r\n")
+
     def message(self) -> PrebuiltMime:  # type: ignore[override]
         boundary = f"=_pmhub_{secrets.token_hex(16)}"
         headers = [
