@@ -196,41 +196,54 @@ def _reason_html(reason: str) -> str:
 
 
 def _entry_html(entry: Entry, first: bool) -> str:
-    label, light, _dark = KINDS.get(entry.kind, (entry.kind, "#52525b", ""))
     anchor = f' id="{_e(entry.anchor)}"' if entry.anchor else ""
     rule = "" if first else "border-top:1px solid #e4e4e7;"
     title = _e(entry.title)
-    url = _link(entry.url)
-    if url:
+    if url := _link(entry.url):
         title = (
             f'<a href="{_e(url)}" class="d-link" '
             f'style="color:#4338ca;text-decoration:none;">{title}</a>'
         )
-    parts = [
+    return (
         f'<tr><td{anchor} class="d-rule" style="padding:14px 0;{rule}">\n'
-        f'<p class="k-{_e(entry.kind)}" style="margin:0 0 3px;font-size:12px;font-weight:600;'
-        f'letter-spacing:0.02em;text-transform:uppercase;color:{light};">'
-        f"{_e(label)} · {_day(entry.when)}</p>\n"
+        f"{_entry_label_html(entry.kind, _day(entry.when))}"
         f'<p class="d-text" style="margin:0;font-size:16px;font-weight:600;line-height:1.35;'
         f'color:#18181b;">{title}</p>\n'
-    ]
-    if entry.detail:
+        f"{_entry_rest_html(entry.detail, entry.reason, entry.companies)}</td></tr>\n"
+    )
+
+
+# An entry's link and anchor are the stakeholder's own (the web version's address differs for
+# each); the rest recurs across a run's digests and is drawn once.
+@functools.lru_cache(maxsize=256)
+def _entry_label_html(kind: str, day: str) -> str:
+    label, light, _dark = KINDS.get(kind, (kind, "#52525b", ""))
+    return (
+        f'<p class="k-{_e(kind)}" style="margin:0 0 3px;font-size:12px;font-weight:600;'
+        f'letter-spacing:0.02em;text-transform:uppercase;color:{light};">'
+        f"{_e(label)} · {day}</p>\n"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_rest_html(detail: str, reason: str, companies: tuple[str, ...]) -> str:
+    parts = []
+    if detail:
         parts.append(
             f'<p class="d-muted" style="margin:3px 0 0;font-size:14px;color:#52525b;">'
-            f"{_e(entry.detail)}</p>\n"
+            f"{_e(detail)}</p>\n"
         )
-    if entry.reason.strip():
+    if reason.strip():
         parts.append(
             '<div class="d-reason" style="margin:8px 0 0;padding:4px 0 0 12px;'
             'border-left:3px solid #c7d2fe;font-size:14px;line-height:1.5;color:#3f3f46;">'
-            f"{_reason_html(entry.reason)}</div>\n"
+            f"{_reason_html(reason)}</div>\n"
         )
-    if entry.companies:
+    if companies:
         parts.append(
             f'<p class="d-muted" style="margin:8px 0 0;font-size:13px;color:#52525b;">'
-            f"<strong>Asked for by:</strong> {_e(', '.join(entry.companies))}</p>\n"
+            f"<strong>Asked for by:</strong> {_e(', '.join(companies))}</p>\n"
         )
-    parts.append("</td></tr>\n")
     return "".join(parts)
 
 
