@@ -477,8 +477,9 @@ def fault_run(
     workspace: Any, port: int, args: Any, folder: Path, rate: float, rng: random.Random
 ) -> dict[str, Any]:
     """Start the worker, SIGKILL it at a random moment of its sending, restart it: `kills`
-    times, then let one finish. The moment is drawn within the time the deliveries still due
-    would take, so that kills land mid-batch rather than after the work is done."""
+    times, then let one finish. The moment is drawn within a share of the time the deliveries
+    still due would take (at the main run's rate), so that kills land mid-batch rather than
+    after the work is done."""
     done_kills = starts = 0
     queue_purge()
     with raw_connection() as conn:
@@ -494,7 +495,10 @@ def fault_run(
             starts += 1
             total = done_count(conn, workspace.id) + pending
             if done_kills < args.kills:
-                time.sleep(rng.uniform(0.0, max(0.05, 0.7 * pending / max(rate, 1.0))))
+                # Within the share of the remaining work's time that leaves some for each
+                # kill still to come.
+                share = pending / max(rate, 1.0) / (args.kills - done_kills + 1)
+                time.sleep(rng.uniform(0.0, max(0.05, share)))
                 # Only a kill with work in hand counts (a Celery worker idles when done).
                 if worker.pending_work(conn, workspace.id, total):
                     worker.kill()
