@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime
 import functools
+import itertools
 import secrets
 from collections import Counter
 from email import message_from_bytes
@@ -159,7 +160,9 @@ def _unsubscribe_path() -> tuple[str, str]:
 def unsubscribe_url(digest: Digest) -> str:
     """The digest's signed, expiring unsubscribe link, absolute."""
     token = unsubscribe_token(
-        workspace_id=digest.workspace_id, stakeholder_id=digest.stakeholder_id
+        workspace_id=digest.workspace_id,
+        stakeholder_id=digest.stakeholder_id,
+        signed_at=digest.covers_until,
     )
     head, tail = _unsubscribe_path()
     return f"{django_settings.PMHUB_BASE_URL}{head}{token}{tail}"
@@ -476,6 +479,12 @@ class PrebuiltMime:
         return getattr(self._message(), name)
 
 
+# A random prefix per process and a counter: unique like a random boundary (which must only not
+# occur in the parts), without a system call for randomness per message.
+_BOUNDARY_PREFIX = secrets.token_hex(12)
+_BOUNDARY_COUNTER = itertools.count(1)
+
+
 class DigestMessage(EmailMultiAlternatives):
     """A digest's message: the usual EmailMultiAlternatives for callers (subject, body,
     alternatives, send), whose MIME form is written by hand (see PrebuiltMime)."""
@@ -490,7 +499,7 @@ class DigestMessage(EmailMultiAlternatives):
         return sender, recipients, self.message().as_bytes(linesep="\r\n")
 
     def message(self) -> PrebuiltMime:  # type: ignore[override]
-        boundary = f"=_pmhub_{secrets.token_hex(16)}"
+        boundary = f"=_pmhub_{_BOUNDARY_PREFIX}_{next(_BOUNDARY_COUNTER)}"
         headers = [
             f'Content-Type: multipart/alternative; boundary="{boundary}"',
             "MIME-Version: 1.0",

@@ -27,8 +27,26 @@ class WebDigest:
     covers_until: datetime.datetime
 
 
-def unsubscribe_token(*, workspace_id: int, stakeholder_id: int) -> str:
-    return signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).sign(f"{workspace_id}.{stakeholder_id}")
+class _SignedAt(signing.TimestampSigner):
+    """Signs with a given moment as its timestamp: a digest's links are stamped with the end of
+    its window, so the same digest always has the same links (the preview, the email and the
+    web version match byte for byte) and expire a fixed time after it."""
+
+    def __init__(self, *, salt: str, at: datetime.datetime | None) -> None:
+        super().__init__(salt=salt)
+        self.at = at
+
+    def timestamp(self) -> str:
+        if self.at is None:
+            return super().timestamp()
+        return signing.b62_encode(int(self.at.timestamp()))
+
+
+def unsubscribe_token(
+    *, workspace_id: int, stakeholder_id: int, signed_at: datetime.datetime | None = None
+) -> str:
+    signer = _SignedAt(salt=UNSUBSCRIBE_SALT, at=signed_at)
+    return signer.sign(f"{workspace_id}.{stakeholder_id}")
 
 
 def unsubscribe_token_read(token: str) -> tuple[int, int]:
@@ -49,7 +67,7 @@ def web_token(
 ) -> str:
     start, end = int(covers_from.timestamp()), int(covers_until.timestamp())
     value = f"{workspace_id}.{stakeholder_id}.{start}.{end}"
-    return signing.TimestampSigner(salt=WEB_SALT).sign(value)
+    return _SignedAt(salt=WEB_SALT, at=covers_until).sign(value)
 
 
 def web_token_read(token: str) -> WebDigest:

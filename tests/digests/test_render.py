@@ -5,6 +5,7 @@ user text that becomes markup."""
 from __future__ import annotations
 
 import datetime
+import time
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import parseaddr
@@ -428,3 +429,12 @@ def test_a_reason_keeps_its_markdown_but_not_a_title_of_its_own(workspace, stake
     assert '<p style="margin:0 0 6px;font-weight:700;">Why</p>' in html
     assert "<li>the <strong>vendor</strong> API</li>" in html
     assert '<a style="color:#4338ca;" href="https://vendor.test/notes"' in html
+
+
+def test_the_same_digest_draws_the_same_links_a_second_later(workspace, stakeholder):
+    """Links are stamped with the window's end, not the clock: the preview, the email and the
+    web version of one digest match byte for byte, and a link expires a fixed time after it."""
+    digest = make_digest(workspace, stakeholder)
+    first = digest_html(digest)
+    time.sleep(1.05)
+    assert digest_html(digest) == first
