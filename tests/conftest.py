@@ -282,6 +282,16 @@ def celery_worker(
 
 
 # --- Chromium through Playwright -------------------------------------------------------------
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Errors the page logs to its console (CSP violations included) or throws: browser tests
+    assert there are none."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {

@@ -35,15 +35,6 @@ def pm():
     return user
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    """Console errors, CSP violations included: a page must produce none."""
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
 def _log_in(page: Page, base: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Email").fill("PM@acme.test")

@@ -67,14 +67,6 @@ def desk():
     return workspace, items
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
 def _log_in(page: Page, base: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Email").fill("pm@acme.test")

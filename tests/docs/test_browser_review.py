@@ -30,14 +30,6 @@ Checkout takes five steps and a third of carts are abandoned at the payment form
 
 
 @pytest.fixture
-def console_errors(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-@pytest.fixture
 def document():
     workspace = WorkspaceFactory(name="Acme", slug="acme")
     pm = UserFactory(email="pm@acme.test", name="Pat Manager")

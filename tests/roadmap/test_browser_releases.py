@@ -28,15 +28,6 @@ ITEMS = [
 ]
 
 
-@pytest.fixture
-def console_errors(page) -> list[str]:
-    """What the page logs as errors or throws (as tests/backlog/conftest.py keeps them)."""
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
 def _backdate(release, today):
     """As if the release was planned a month ago, slipped twice since, and shipped along."""
     ago = lambda days: timezone.now() - datetime.timedelta(days=days)  # noqa: E731

@@ -94,15 +94,6 @@ def plan():
     return workspace, user, board, timeline, releases, items
 
 
-@pytest.fixture
-def console_errors(page) -> list[str]:
-    """Errors the page logs to its console or throws."""
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
 def _column(page: Page, name: str):
     return page.locator(f"[data-column][data-column-name='{name}']")
 
