@@ -166,6 +166,7 @@ class Stack:
         )
         _wait_for(lambda: _port_open("127.0.0.1", port), what="the SMTP sink", timeout=15)
         self.env["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+        self.env["PMHUB_DEV_MAILDIR"] = str(maildir)
         _say(f"SMTP sink on 127.0.0.1:{port}, keeping every message in {maildir}")
 
     # --- processes ------------------------------------------------------------------------

@@ -271,12 +271,16 @@ def _docs_objects(workspace, actor, item_id: int) -> dict[str, int]:
     }
 
 
-def _digests_objects(workspace, other_workspace, item_id: int) -> dict[str, int | str]:
+def _digests_objects(
+    workspace, other_workspace, item_id: int, settings, tmp_path
+) -> dict[str, int | str]:
     """A stakeholder of `workspace` following an item, with one delivery (a run), by URL
-    argument; and `digest_token`, the public pages' signed link. Those pages take no workspace
+    argument; a message of `workspace` in the quick start's outbox (a Maildir, turned on here);
+    and `digest_token`, the public pages' signed link. Those pages take no workspace
     from the path: the token is the credential, so one of another workspace's stakeholders
     opens them as well (each route below is given the kind of token it reads)."""
     import datetime
+    import mailbox
 
     from pmhub.digests import services as digests
     from pmhub.digests.models import Delivery
@@ -290,10 +294,15 @@ def _digests_objects(workspace, other_workspace, item_id: int) -> dict[str, int 
         covers_until=due,
     )  # fmt: skip
     theirs = digests.stakeholder_create(workspace=other_workspace, email="lee@client.test")
+    settings.PMHUB_DEV_MAILDIR = str(tmp_path / "mail")
+    message_key = mailbox.Maildir(settings.PMHUB_DEV_MAILDIR).add(
+        f"X-PMHub-Workspace: {workspace.slug}\nTo: dana@client.test\nSubject: Digest\n\nHello\n"
+    )
     return {
         "stakeholder_id": stakeholder.id,
         "follow_id": follow.id,
         "period": "2026-W48",
+        "message_key": message_key,
         "digest_token": unsubscribe_token(
             workspace_id=other_workspace.id, stakeholder_id=theirs.id
         ),
@@ -318,7 +327,7 @@ def _token_values(route: Route, values: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(workspace, other_workspace, admin, member, outsider):
+def world(workspace, other_workspace, admin, member, outsider, settings, tmp_path):
     """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
     invitation = invitation_create(
         workspace=workspace, actor=admin, email="invitee@example.com", role="viewer"
@@ -334,7 +343,7 @@ def world(workspace, other_workspace, admin, member, outsider):
         **backlog,
         **_roadmap_objects(workspace, member, backlog["item_id"]),
         **_docs_objects(workspace, member, backlog["item_id"]),
-        **_digests_objects(workspace, other_workspace, backlog["item_id"]),
+        **_digests_objects(workspace, other_workspace, backlog["item_id"], settings, tmp_path),
         "workspace_slug": workspace.slug,
         "member_id": Membership.objects.for_workspace(workspace).get(user=member).id,
         "invitation_id": invitation.id,

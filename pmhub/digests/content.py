@@ -69,6 +69,7 @@ class Digest:
     # in `timezone`.
     cadence: str = ""
     timezone: str = "UTC"
+    workspace_slug: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -753,6 +754,7 @@ def _digest(
     return Digest(
         workspace_id=workspace.id,
         workspace_name=workspace.name,
+        workspace_slug=workspace.slug,
         stakeholder_id=stakeholder.id,
         email=stakeholder.email,
         name=stakeholder.name,

@@ -548,6 +548,8 @@ def digest_email(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
             "X-Auto-Response-Suppress": "All",
+            # The quick start's outbox page shows a workspace only the mail carrying its slug.
+            "X-PMHub-Workspace": digest.workspace_slug,
         },
         connection=connection,
     )

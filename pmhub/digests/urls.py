@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pmhub.digests.views import imports, preview, runs, settings, stakeholders
+from pmhub.digests.views import imports, outbox, preview, runs, settings, stakeholders
 
 app_name = "digests"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     *preview.urlpatterns,
     *settings.urlpatterns,
     *runs.urlpatterns,
+    *outbox.urlpatterns,
 ]

@@ -162,6 +162,10 @@ vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="pmhub <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 10
+# The quick start's SMTP sink keeps every message in this Maildir (set by pmhub.devstack), and
+# each workspace's Outbox page reads its own mail from it; empty everywhere else, where the
+# Outbox answers 404 (mail went to a real server). https://docs.python.org/3/library/mailbox.html
+PMHUB_DEV_MAILDIR = env("PMHUB_DEV_MAILDIR", default="")
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
