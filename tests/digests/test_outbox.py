@@ -93,7 +93,7 @@ def test_the_list_shows_the_workspaces_digest_and_not_another_workspaces(
     ours = _key_of(maildir, "dana@client.test")
     assert _url(workspace, "outbox-message", message_key=ours) in html
     assert '<span class="badge">Weekly</span>' in html
-    assert "exists only in the quick start" in html
+    assert "Only in the quick start" in html
     # The other workspace's message, asked for by its key, is not found.
     theirs = _key_of(maildir, "lee@rival.test")
     assert client.get(_url(workspace, "outbox-message", message_key=theirs)).status_code == 404
@@ -274,3 +274,43 @@ def test_the_list_reads_the_workspace_slug_only_from_the_header(workspace, membe
     assert "t@client.test" not in html
     assert "none@client.test" not in html
     assert "No digest has arrived yet" in html
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_pm_reads_a_digest_in_the_outbox_in_chromium(
+    live_server, page, maildir, screenshots, console_errors
+):
+    from playwright.sync_api import expect
+
+    from tests.docs.test_browser_review import _log_in, _shoot
+
+    workspace = WorkspaceFactory(name="Acme", slug="acme")
+    pm = UserFactory(email="pm@acme.test", name="Pat Manager")
+    MembershipFactory(user=pm, workspace=workspace, role=Role.ADMIN)
+    shipped(workspace, "Saved cards at checkout")
+    shipped(workspace, "Single sign-on")
+    for n, (email, name) in enumerate([("dana@client.test", "Dana Ruiz"), ("lee@client.test", "")]):
+        due(stakeholder(workspace, email, name=name), period=f"2026-W4{8 - n}")
+    assert sender.deliveries_send().sent == 2
+    base = live_server.url
+    page.set_viewport_size({"width": 1360, "height": 900})
+    _log_in(page, base, "pm@acme.test")
+
+    page.goto(f"{base}/w/acme/digests/")
+    page.get_by_role("link", name="Outbox", exact=True).click()
+    expect(page.get_by_role("heading", name="Outbox")).to_be_visible()
+    expect(page.locator(".outbox-table tbody tr")).to_have_count(2)
+    _shoot(page, screenshots, "digests-outbox")
+
+    page.locator(".outbox-table tbody tr", has_text="dana@client.test").get_by_role("link").click()
+    expect(page.locator(".preview__envelope")).to_contain_text("dana@client.test")
+    frame = page.frame_locator("iframe.preview__frame")
+    expect(frame.get_by_text("Saved cards at checkout")).to_be_visible()
+    _shoot(page, screenshots, "digests-outbox-message")
+
+    page.get_by_role("link", name="Plain text").click()
+    expect(page.locator(".preview__text")).to_contain_text("Saved cards at checkout")
+    _shoot(page, screenshots, "digests-outbox-text")
+    assert console_errors == []
