@@ -169,6 +169,10 @@ PMHUB_DEV_MAILDIR = env("PMHUB_DEV_MAILDIR", default="")
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Lax rather than Strict: a link to pmhub in an email or a chat must open signed in; Lax still
+# keeps the cookies off cross-site form posts and frames.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the body's hx-headers, not the cookie.
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
