@@ -154,6 +154,18 @@ def test_a_burst_of_wrong_guesses_locks_the_email_even_for_the_right_password(pe
     assert "_auth_user_id" not in client.session
 
 
+def test_a_locked_out_person_can_still_reset_their_password_and_get_in(person, settings):
+    settings.PMHUB_LOGIN_ATTEMPTS = 2
+    client = Client(REMOTE_ADDR="198.51.100.8")
+    for n in range(2):
+        _login(client, person.email, f"guess-{n}")
+    assert _login(client, person.email, PASSWORD).context["form"].non_field_errors() == [THROTTLED]
+
+    assert _reset_with(client, _reset_link(person, default_token_generator.make_token(person)))
+
+    assert client.session["_auth_user_id"] == str(person.id)
+
+
 # --- session cookies and rotation ------------------------------------------------------------
 def test_the_session_cookie_is_secure_httponly_and_lax_in_production(person, as_production):
     response = Client().post(
