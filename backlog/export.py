@@ -1,13 +1,12 @@
 """The item list as CSV: any filter and sort of the API list, streamed a row at a time.
 
 Rows come from a server-side cursor (`iterator(chunk_size=...)`) and are written as they are
-read, so a 100,000-item backlog never sits in memory. Text cells a spreadsheet could run as a
-formula are neutralised (OWASP "CSV injection").
+read, so a 100,000-item backlog never sits in memory. Lines are written by pmhub.core.csv_safe,
+so a text cell a spreadsheet could run as a formula is neutralised (OWASP "CSV injection").
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,19 +14,13 @@ from django.db.models import OuterRef, Subquery
 
 from backlog.listing import ItemFilters, item_sorted, score_formula
 from backlog.models import ItemScore, ScoringFormula
+from pmhub.core import csv_safe
 from pmhub.workspaces.models import Workspace
 
 # Rows fetched per round trip of the server-side cursor: large enough that the round trips do not
 # dominate, small enough that one chunk of wide rows stays a few megabytes.
 CHUNK = 2000
-# A cell starting with one of these is read as a formula by Excel, LibreOffice or Sheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = ("id", "title", "kind", "status", "area", "owner", "customers", "companies", "ARR")
-
-
-def neutralise(cell: str) -> str:
-    """`cell`, with a leading apostrophe when a spreadsheet would run it as a formula."""
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 class _Echo:
@@ -75,25 +68,23 @@ def item_csv_lines(
         "evidence_count",
         *scores,
     )
-    writer = csv.writer(_Echo())
-    yield writer.writerow(
-        [*HEADER, "evidence", *(f"score: {neutralise(name)}" for _, name in formulas), "URL"]
-    )
+    writer = csv_safe.writer(_Echo())
+    yield writer.writerow([*HEADER, "evidence", *(f"score: {name}" for _, name in formulas), "URL"])
     for row in rows.iterator(chunk_size=CHUNK):
         yield writer.writerow(_cells(row, item_url))
 
 
 def _cells(row: tuple[Any, ...], item_url: str) -> list[Any]:
     item_id, title, kind, status, area, owner, *numbers = row
-    # Only free text is neutralised: numbers are written from numeric columns ("-2.5" is a
-    # negative score, not a formula), and kind/status are fixed choices.
+    # Numbers stay numbers (int, float, Decimal), which the writer leaves as they are: "-2.5"
+    # is a negative score, not a formula.
     return [
         item_id,
-        neutralise(title),
+        title,
         kind,
         status,
-        neutralise(area or ""),
-        neutralise(owner or ""),
+        area or "",
+        owner or "",
         *("" if value is None else value for value in numbers),
         item_url.format(id=item_id),
     ]
