@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIPPED_DIRECTORIES = {"tests", "node_modules", "static", "templates", "test-artifacts"}
+SKIPPED_DIRECTORIES = {"tests"}
 SQL_METHODS = {"execute", "executemany", "mogrify", "copy", "copy_expert", "raw", "extra"}
 SQL_CONSTRUCTORS = {"RawSQL", "RunSQL", "SQL"}
 # The keywords through which these calls take SQL text (`extra` takes fragments in several).
@@ -192,11 +192,12 @@ def _callee(call: ast.Call) -> str | None:
 
 
 def _sources() -> Iterator[Path]:
-    for path in sorted(ROOT.rglob("*.py")):
-        parts = path.relative_to(ROOT).parts
-        if parts[0] in SKIPPED_DIRECTORIES or any(part.startswith(".") for part in parts):
-            continue
-        yield path
+    """The project's modules: top-level files and packages (a virtualenv, wherever it lies, is
+    not a package), tests aside."""
+    yield from sorted(ROOT.glob("*.py"))
+    for package in sorted(p.parent for p in ROOT.glob("*/__init__.py")):
+        if package.name not in SKIPPED_DIRECTORIES:
+            yield from sorted(package.rglob("*.py"))
 
 
 def _built_sites(path: Path, source: str) -> Iterator[tuple[str, int]]:
