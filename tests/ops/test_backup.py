@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from psycopg import sql
 
-from pmhub.core.management.postgres_tools import connect
+from pmhub.core.management.postgres_tools import connect, libpq_invocation
 
 TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
 ROWS = sql.SQL("SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {} t")
@@ -109,3 +109,14 @@ def test_restoring_over_the_live_database_is_refused(tmp_path: Path) -> None:
     archive.write_bytes(b"PGDMP")
     with pytest.raises(CommandError, match=r"is not empty \(\d+ tables and sequences"):
         call_command("restore", str(archive))
+
+
+@pytest.mark.django_db
+def test_the_password_travels_in_the_environment_not_the_command_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(connection.settings_dict, "PASSWORD", "s3cret-pw")
+    conninfo, env = libpq_invocation("default", dbname="pmhub")
+    assert "s3cret-pw" not in conninfo
+    assert "dbname=pmhub" in conninfo
+    assert env["PGPASSWORD"] == "s3cret-pw"

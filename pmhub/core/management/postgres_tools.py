@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 from django.core.management.base import CommandError
 from django.db import connections
 
@@ -91,32 +92,30 @@ def database_settings(alias: str) -> dict[str, Any]:
     return settings_dict
 
 
-def libpq_env(alias: str, *, dbname: str) -> dict[str, str]:
-    """The environment for pg_dump/pg_restore: connection settings as PG* variables."""
-    settings_dict = database_settings(alias)
-    # Django's psql runner knows how OPTIONS map to libpq (sslmode, service, passfile...).
-    _args, extra = connections[alias].client.settings_to_cmd_args_env(settings_dict, [])
+def connection_params(alias: str, *, dbname: str) -> dict[str, Any]:
+    """The libpq keywords Django connects `alias` with (OPTIONS included), for `dbname`."""
+    params = connections[alias].get_connection_params()
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    params["dbname"] = dbname
+    return params
+
+
+def libpq_invocation(alias: str, *, dbname: str) -> tuple[str, dict[str, str]]:
+    """A connection string without the password, for --dbname, and the environment with it."""
+    params = connection_params(alias, dbname=dbname)
+    password = params.pop("password", None)
     env = dict(os.environ)
-    env.update(extra or {})
-    values = {
-        "PGHOST": settings_dict.get("HOST"),
-        "PGPORT": settings_dict.get("PORT"),
-        "PGUSER": settings_dict.get("USER"),
-        "PGDATABASE": dbname,
-    }
-    env.update({key: str(value) for key, value in values.items() if value not in (None, "")})
-    return env
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return psycopg.conninfo.make_conninfo(**params), env
 
 
 @contextmanager
 def connect(alias: str, *, dbname: str) -> Iterator[psycopg.Connection[Any]]:
     """A plain autocommit connection to `dbname` on the server and with the login of `alias`."""
-    params = connections[alias].get_connection_params()
-    for django_only in ("cursor_factory", "context", "prepare_threshold"):
-        params.pop(django_only, None)
-    params["dbname"] = dbname
     try:
-        conn = psycopg.connect(**params, autocommit=True)
+        conn = psycopg.connect(**connection_params(alias, dbname=dbname), autocommit=True)
     except psycopg.OperationalError as exc:
         raise CommandError(f"cannot connect to database {dbname!r}: {exc}") from None
     try:

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pmhub.core.management.postgres_tools import (
     connect,
     database_settings,
-    libpq_env,
+    libpq_invocation,
     run_tool,
     server_major_version,
     tool_for_server,
@@ -42,6 +42,7 @@ class Command(BaseCommand):
         pg_dump, dump_major = tool_for_server("pg_dump", server_major=server_major)
         # A dump that dies halfway must not leave a file that looks like a good backup.
         partial = target.with_name(f".{target.name}.partial")
+        conninfo, env = libpq_invocation(alias, dbname=dbname)
         started = time.monotonic()
         try:
             run_tool(
@@ -51,9 +52,9 @@ class Command(BaseCommand):
                     "--no-owner",
                     "--no-acl",
                     f"--file={partial}",
-                    f"--dbname={dbname}",
+                    f"--dbname={conninfo}",
                 ],
-                env=libpq_env(alias, dbname=dbname),
+                env=env,
                 what="pg_dump",
             )
             os.replace(partial, target)

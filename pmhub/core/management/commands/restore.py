@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pmhub.core.management.postgres_tools import (
     connect,
     database_settings,
-    libpq_env,
+    libpq_invocation,
     run_tool,
     server_major_version,
     tool_candidates,
@@ -89,6 +89,7 @@ class Command(BaseCommand):
                 f"{archive} comes from PostgreSQL {dumped_from.group(1)}; restore it into a "
                 f"server of that version or newer, not {server_major}."
             )
+        conninfo, env = libpq_invocation(alias, dbname=dbname)
         started = time.monotonic()
         run_tool(
             [
@@ -98,10 +99,10 @@ class Command(BaseCommand):
                 "--exit-on-error",
                 # All or nothing: a failed restore leaves the target as empty as it was.
                 "--single-transaction",
-                f"--dbname={dbname}",
+                f"--dbname={conninfo}",
                 str(archive),
             ],
-            env=libpq_env(alias, dbname=dbname),
+            env=env,
             what="pg_restore",
         )
         elapsed = time.monotonic() - started
