@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django import forms
@@ -9,6 +10,9 @@ from django.core.cache import cache
 
 from pmhub.accounts.models import ApiToken
 from pmhub.core.http import client_address
+
+# Failed and refused logins, for the operators' log monitoring (e.g. fail2ban on the address).
+log = logging.getLogger(__name__)
 
 
 class LoginForm(AuthenticationForm):
@@ -28,22 +32,25 @@ class LoginForm(AuthenticationForm):
         )
         self.fields["password"].widget.attrs["placeholder"] = "Password"
 
-    def _throttle_key(self) -> str:
+    def _who(self) -> tuple[str, str]:
         email = (self.data.get("username") or "").strip().lower()
-        address = client_address(self.request) if self.request else ""
-        return f"login-failures:{email}:{address}"
+        return email, client_address(self.request) if self.request else ""
 
     def clean(self) -> dict[str, Any]:
-        key = self._throttle_key()
+        email, address = self._who()
+        key = f"login-failures:{email}:{address}"
         if (cache.get(key) or 0) >= settings.PMHUB_LOGIN_ATTEMPTS:
+            log.warning("login refused, too many failures: email=%s address=%s", email, address)
             raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
         try:
             return super().clean()
         except forms.ValidationError:
             try:
-                cache.incr(key)
+                failures = cache.incr(key)
             except ValueError:
                 cache.set(key, 1, timeout=settings.PMHUB_LOGIN_WINDOW_SECONDS)
+                failures = 1
+            log.info("login failed: email=%s address=%s failures=%d", email, address, failures)
             raise
 
 

@@ -141,7 +141,9 @@ def test_argon2_is_a_pinned_dependency():
 
 
 # --- throttling ------------------------------------------------------------------------------
-def test_a_burst_of_wrong_guesses_locks_the_email_even_for_the_right_password(person, settings):
+def test_a_burst_of_wrong_guesses_locks_the_email_even_for_the_right_password(
+    person, settings, every_log_record
+):
     settings.PMHUB_LOGIN_ATTEMPTS = 5
     client = Client(REMOTE_ADDR="198.51.100.7")
     burst = [_login(client, person.email, f"guess-{n}") for n in range(8)]
@@ -152,6 +154,14 @@ def test_a_burst_of_wrong_guesses_locks_the_email_even_for_the_right_password(pe
     assert errors[5:] == [[THROTTLED]] * 3
     assert locked.context["form"].non_field_errors() == [THROTTLED]
     assert "_auth_user_id" not in client.session
+    logged = [r for r in every_log_record if r.name == "pmhub.accounts.forms"]
+    assert [r.levelname for r in logged] == ["INFO"] * 5 + ["WARNING"] * 4
+    assert logged[4].getMessage() == (
+        f"login failed: email={person.email} address=198.51.100.7 failures=5"
+    )
+    assert logged[5].getMessage() == (
+        f"login refused, too many failures: email={person.email} address=198.51.100.7"
+    )
 
 
 def test_a_locked_out_person_can_still_reset_their_password_and_get_in(person, settings):
