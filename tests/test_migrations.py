@@ -210,10 +210,11 @@ def _add_field_hazards(operation: migrations.AddField) -> list[str]:
     # table's size; what touches every row is an index, a foreign key, or a volatile default.
     field = operation.field
     hazards = []
-    if field.db_index or field.unique or field.remote_field is not None:
+    foreign_key = field.remote_field is not None and field.db_constraint
+    if field.db_index or field.unique or foreign_key:
         hazards.append(
-            f"{operation.describe()}: builds an index (or checks a foreign key) under lock; add "
-            "the column plain, then AddIndexConcurrently"
+            f"{operation.describe()}: builds an index or checks a foreign key under lock; add "
+            "the column with db_index=False (and db_constraint=False), then AddIndexConcurrently"
         )
     db_default = field.db_default
     if hasattr(db_default, "resolve_expression") and not isinstance(db_default, models.Value | Now):
@@ -312,6 +313,15 @@ def test_the_lock_rules_flag_the_unsafe_forms_and_pass_the_safe_ones(loader):
             migrations.AddField("feedback", "seen", models.DateTimeField(db_default=Now())),
         ),
         _migration(migrations.RunPython(_backfill_in_batches), atomic=False),
+        _migration(
+            migrations.AddField(
+                "feedback",
+                "probe",
+                models.ForeignKey(
+                    "discovery.Company", models.CASCADE, db_index=False, db_constraint=False
+                ),
+            )
+        ),
         # A table created in the same migration is empty: its indexes cost nothing.
         _migration(
             migrations.CreateModel("Probe", [("id", models.BigAutoField(primary_key=True))]),
