@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -400,7 +401,7 @@ print(json.dumps(result))
 
 
 @pytest.fixture
-def scratch_database_url() -> str:
+def scratch_database_url() -> Iterator[str]:
     params = settings.DATABASES["default"]
     name = f"pmhub_migrations_{os.getpid()}"
     server = {
