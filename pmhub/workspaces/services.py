@@ -383,3 +383,11 @@ def workspace_delete(*, workspace: Workspace, actor: User, confirm_slug: str) ->
         "workspace deleted", extra={"workspace": slug, "actor_id": actor.id, "rows": total}
     )
     return per_model
+
+
+@transaction.atomic
+def workspace_export_record(*, workspace: Workspace, actor: User) -> None:
+    """Record who took a copy of everything; the caller then streams workspace_export()."""
+    audit_record(
+        workspace=workspace, actor=actor, action="workspace.exported", target=workspace, changes={}
+    )

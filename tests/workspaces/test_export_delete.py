@@ -13,10 +13,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import include, path
 
 from backlog.demo import demo_backlog_create
 from discovery.demo import demo_discovery_create
 from docs.demo import demo_docs_create
+from pmhub import urls as project_urls
 from pmhub.accounts.models import ApiToken
 from pmhub.core.exceptions import ApplicationError
 from pmhub.digests.demo import demo_digests_create
@@ -267,3 +269,55 @@ def test_deleting_a_workspace_leaves_no_row_of_it_and_changes_nothing_else(
     after_rest["workspaces_workspace"] = _checksum("workspaces_workspace", "id <> %s", [a])
     assert after_rest == before_rest
     assert before_b["backlog_item"][0] > 0
+
+
+# --- the data page ----------------------------------------------------------------------------
+# The data routes at the address the project gives them, whether or not the project's URL
+# configuration includes them yet.
+urlpatterns = [
+    path("w/<slug:workspace_slug>/settings/data/", include("pmhub.workspaces.urls_data")),
+    *project_urls.urlpatterns,
+]
+DATA_PAGES = ["", "export/", "delete/"]
+
+
+@pytest.mark.urls(__name__)
+def test_only_admins_reach_the_data_pages(workspace, admin, member, outsider, login):
+    base = f"/w/{workspace.slug}/settings/data/"
+    page = login(admin).get(base)
+    assert page.status_code == 200
+    assert b"Download export" in page.content
+    assert b'name="confirm_slug"' in page.content
+    for suffix in DATA_PAGES:
+        method = "post" if suffix == "delete/" else "get"
+        response = getattr(login(member), method)(base + suffix, {"confirm_slug": workspace.slug})
+        assert response.status_code == 403, suffix
+        response = getattr(login(outsider), method)(base + suffix, {"confirm_slug": workspace.slug})
+        assert response.status_code == 404, suffix
+    assert Workspace.objects.filter(id=workspace.id).exists()
+
+
+@pytest.mark.urls(__name__)
+def test_an_admin_downloads_the_export_and_it_is_audited(workspace, admin, login):
+    response = login(admin).get(f"/w/{workspace.slug}/settings/data/export/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="pmhub-acme-')
+    assert response["Cache-Control"] == "no-store"
+    document = json.loads(b"".join(response.streaming_content))
+    assert document["workspace"]["id"] == workspace.id
+    assert document["models"]["workspaces.AuditEvent"][-1]["action"] == "workspace.exported"
+
+
+@pytest.mark.urls(__name__)
+def test_an_admin_deletes_the_workspace_by_typing_its_slug(workspace, admin, login):
+    client = login(admin)
+    url = f"/w/{workspace.slug}/settings/data/delete/"
+    wrong = client.post(url, {"confirm_slug": "acm"})
+    assert wrong.status_code == 400
+    assert b"Type acme to confirm." in wrong.content
+    assert Workspace.objects.filter(id=workspace.id).exists()
+
+    response = client.post(url, {"confirm_slug": workspace.slug})
+    assert response.status_code == 302
+    assert not Workspace.objects.filter(id=workspace.id).exists()
+    assert client.get(f"/w/{workspace.slug}/settings/data/").status_code == 404
