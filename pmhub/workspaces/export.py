@@ -44,7 +44,7 @@ class _Encoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-def exported_models() -> list[type[WorkspaceOwnedModel]]:
+def workspace_owned_models() -> list[type[WorkspaceOwnedModel]]:
     """Every concrete tenant-owned model, in a stable order."""
     found = [
         model
@@ -130,7 +130,7 @@ def _document(workspace: Workspace) -> Iterator[str]:
     yield ',\n"members": '
     yield from _array(_members(workspace), dump)
     yield ',\n"models": {'
-    for index, model in enumerate(exported_models()):
+    for index, model in enumerate(workspace_owned_models()):
         yield ("\n" if index == 0 else ",\n") + dump(model._meta.label) + ": "
         yield from _array(_rows(model, workspace), dump)
     yield "}}\n"

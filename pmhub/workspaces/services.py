@@ -377,12 +377,40 @@ def workspace_delete(*, workspace: Workspace, actor: User, confirm_slug: str) ->
     if (confirm_slug or "").strip().lower() != workspace.slug:
         raise ValidationError({"confirm_slug": f"Type {workspace.slug} to confirm."})
     slug = workspace.slug
-    total, per_model = workspace.delete()
+    per_model = _workspace_rows_delete(workspace)
+    _total, workspace_row = Workspace.objects.filter(id=workspace.id).delete()
+    per_model.update(workspace_row)
     # The audit log goes with the workspace, so the deletion itself is told to the server's log.
     logging.getLogger(__name__).info(
-        "workspace deleted", extra={"workspace": slug, "actor_id": actor.id, "rows": total}
+        "workspace deleted",
+        extra={"workspace": slug, "actor_id": actor.id, "rows": sum(per_model.values())},
     )
     return per_model
+
+
+def _workspace_rows_delete(workspace: Workspace) -> dict[str, int]:
+    """One DELETE per tenant-owned table, in any order.
+
+    Django's collector would load every row first (274 MB and 38 s for 210,000 feedback rows);
+    PostgreSQL deletes them without reading them into Python. Django declares foreign keys
+    DEFERRABLE INITIALLY DEFERRED, so the order of the tables does not matter; the constraints are
+    then checked at once, so a row anywhere else still pointing at the workspace's rows fails the
+    deletion here, whole, rather than be left dangling.
+    """
+    from django.db import connection
+
+    from pmhub.workspaces.export import workspace_owned_models
+
+    deleted = {}
+    with connection.cursor() as cursor:
+        for model in workspace_owned_models():
+            table = connection.ops.quote_name(model._meta.db_table)
+            # The table's name comes from the model registry, never from input.
+            cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace.id])  # noqa: S608
+            if cursor.rowcount:
+                deleted[model._meta.label] = cursor.rowcount
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return deleted
 
 
 @transaction.atomic

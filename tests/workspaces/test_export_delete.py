@@ -12,18 +12,19 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.urls import include, path
 
 from backlog.demo import demo_backlog_create
 from discovery.demo import demo_discovery_create
+from discovery.models import Company, Customer
 from docs.demo import demo_docs_create
 from pmhub import urls as project_urls
 from pmhub.accounts.models import ApiToken
 from pmhub.core.exceptions import ApplicationError
 from pmhub.digests.demo import demo_digests_create
 from pmhub.workspaces import export
-from pmhub.workspaces.export import exported_models, workspace_export
+from pmhub.workspaces.export import workspace_export, workspace_owned_models
 from pmhub.workspaces.models import Workspace, WorkspaceOwnedModel
 from pmhub.workspaces.services import invitation_create, workspace_delete
 from roadmap.demo import demo_roadmap_create
@@ -154,9 +155,9 @@ def test_the_export_holds_every_owned_row_of_the_workspace_and_no_secret(
     # database that carries a workspace_id, is in the document.
     owned = {m._meta.label for m in _subclasses(WorkspaceOwnedModel) if not m._meta.abstract}
     assert set(document["models"]) == owned
-    tables = {m._meta.db_table for m in exported_models()}
+    tables = {m._meta.db_table for m in workspace_owned_models()}
     assert set(_tables_with_workspace_id()) == tables
-    for model in exported_models():
+    for model in workspace_owned_models():
         rows = document["models"][model._meta.label]
         assert len(rows) == model.objects.for_workspace(workspace).count(), model._meta.label
         assert {row["workspace_id"] for row in rows} <= {workspace.id}, model._meta.label
@@ -221,7 +222,7 @@ def test_deleting_a_workspace_leaves_no_row_of_it_and_changes_nothing_else(
     a, b = workspace.id, other_workspace.id
     owned_tables = _tables_with_workspace_id()
     other_tables = [t for t in _all_tables() if t not in owned_tables]
-    assert len(owned_tables) == len(exported_models())
+    assert len(owned_tables) == len(workspace_owned_models())
 
     # The ids of A's rows, for every foreign key in the database that points at a table of A's.
     targets = {"workspaces_workspace": "id = %s"} | dict.fromkeys(owned_tables, "workspace_id = %s")
@@ -269,6 +270,21 @@ def test_deleting_a_workspace_leaves_no_row_of_it_and_changes_nothing_else(
     after_rest["workspaces_workspace"] = _checksum("workspaces_workspace", "id <> %s", [a])
     assert after_rest == before_rest
     assert before_b["backlog_item"][0] > 0
+
+
+def test_a_row_elsewhere_pointing_into_the_workspace_stops_the_deletion_whole(
+    workspace, admin, other_workspace
+):
+    # A tenancy bug's leftover: another workspace's customer at this workspace's company. The
+    # deletion must refuse rather than leave it pointing at nothing (or quietly edit it).
+    company = Company.objects.create(workspace=workspace, name="Initech")
+    stray = Customer.objects.create(workspace=other_workspace, name="Peter", company=company)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        workspace_delete(workspace=workspace, actor=admin, confirm_slug=workspace.slug)
+    assert Workspace.objects.filter(id=workspace.id).exists()
+    assert Company.objects.for_workspace(workspace).filter(id=company.id).exists()
+    stray.refresh_from_db()
+    assert stray.company_id == company.id
 
 
 # --- the data page ----------------------------------------------------------------------------
