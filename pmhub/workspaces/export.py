@@ -55,11 +55,14 @@ def workspace_owned_models() -> list[type[WorkspaceOwnedModel]]:
 
 
 def exported_fields(model: type[models.Model]) -> list[str]:
-    """The columns of `model` that go into an export (by attname: `item_id`, not `item`)."""
+    """The columns of `model` that go into an export (by attname: `item_id`, not `item`).
+
+    Generated columns (search vectors) are left out: the database derives them from the others.
+    """
     return [
         field.attname
         for field in model._meta.concrete_fields
-        if not SECRET_FIELD.search(field.name)
+        if not SECRET_FIELD.search(field.name) and not field.generated
     ]
 
 
