@@ -14,6 +14,7 @@ workspace_patterns = [
     path("roadmap/", include("roadmap.urls")),
     path("docs/", include("docs.urls")),
     path("digests/", include("pmhub.digests.urls")),
+    path("settings/data/", include("pmhub.workspaces.urls_data")),
 ]
 
 urlpatterns = [

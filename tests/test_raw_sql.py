@@ -42,6 +42,10 @@ BUILT: dict[str, tuple[int, str]] = {
         1,
         "a statement Django compiled once per shape; request values are bound as parameters",
     ),
+    "pmhub/workspaces/services.py::_workspace_rows_delete": (
+        1,
+        "the table name from the model registry, quoted by quote_name; the id is a parameter",
+    ),
     "pmhub/digests/sender.py::_outcomes_write": (
         2,
         "module constants with the models' table names; every value is a parameter",
