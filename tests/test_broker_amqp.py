@@ -35,7 +35,7 @@ def _rabbitmq_answers() -> str | None:
             pass
     except OSError as exc:
         return f"no RabbitMQ on 127.0.0.1:5672 ({exc})"
-    probe = Celery("probe", broker=AMQP_URL)
+    probe = Celery("probe", broker=AMQP_URL, set_as_current=False)
     try:
         with probe.connection() as connection:
             connection.ensure_connection(max_retries=1)
@@ -100,7 +100,7 @@ def queue() -> Iterator[str]:
     name = f"pmhub-test-amqp-{uuid.uuid4().hex[:8]}"
     yield name
     # Queues on RabbitMQ outlive the worker (durable); this one is of no use after the test.
-    with Celery("cleanup", broker=AMQP_URL).connection() as connection:
+    with Celery("cleanup", broker=AMQP_URL, set_as_current=False).connection() as connection:
         connection.default_channel.queue_delete(name)
 
 
@@ -110,7 +110,7 @@ def test_a_worker_runs_a_task_sent_over_the_broker(broker, queue, tmp_path, caps
     name = queue if broker == "amqp" else f"{queue}-redis"
     process = _start_worker(url, name, tmp_path / "worker.log")
     try:
-        sender = Celery("sender", broker=url)
+        sender = Celery("sender", broker=url, set_as_current=False)
         _round_trip_ms(sender, name)  # opens the sender's connection
         timings = [_round_trip_ms(sender, name) for _ in range(ROUND_TRIPS)]
     finally:
