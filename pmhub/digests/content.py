@@ -843,6 +843,16 @@ def first_window_start(cadence: str, covers_until: datetime.datetime) -> datetim
     return covers_until - datetime.timedelta(days=7)
 
 
+def covers_from_for(
+    stakeholder: Stakeholder, default_cadence: str, covers_until: datetime.datetime
+) -> datetime.datetime:
+    """Where a digest ending at `covers_until` starts: the end of the last one delivered, or one
+    cadence back for a first digest."""
+    if stakeholder.covered_until is not None:
+        return min(stakeholder.covered_until, covers_until)
+    return first_window_start(stakeholder.cadence or default_cadence, covers_until)
+
+
 def digest_next(
     *, workspace: Workspace, stakeholder: Stakeholder, now: datetime.datetime | None = None
 ) -> Digest:
@@ -851,8 +861,8 @@ def digest_next(
     from pmhub.digests.services import digest_settings_get
 
     now = now or timezone.now()
-    start = stakeholder.covered_until
-    if start is None:
-        cadence = stakeholder.cadence or digest_settings_get(workspace=workspace).cadence
-        start = first_window_start(cadence, now)
+    default_cadence = (
+        "" if stakeholder.cadence else digest_settings_get(workspace=workspace).cadence
+    )
+    start = covers_from_for(stakeholder, default_cadence, now)
     return digests_build(workspace, [DigestRequest(stakeholder, start, now)])[0]

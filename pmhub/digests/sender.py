@@ -37,14 +37,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from pmhub.digests.content import (
     DigestRequest,
+    covers_from_for,
     digest_next,
     digests_build,
-    first_window_start,
 )
 from pmhub.digests.models import MAX_FAILURES, Cadence, Delivery, DigestSettings, Stakeholder
 from pmhub.digests.render import digest_email, message_id_for
@@ -147,16 +147,6 @@ def _short(error: object) -> str:
 
 
 # --- windows -------------------------------------------------------------------------------------
-def covers_from_for(
-    stakeholder: Stakeholder, defaults: DigestSettings, covers_until: datetime.datetime
-) -> datetime.datetime:
-    """Where a digest ending at `covers_until` starts: the end of the last one delivered, or one
-    cadence back for a first digest."""
-    if stakeholder.covered_until is not None:
-        return min(stakeholder.covered_until, covers_until)
-    return first_window_start(stakeholder.cadence or defaults.cadence, covers_until)
-
-
 def _settings_of(workspace_ids: set[int]) -> dict[int, DigestSettings]:
     # cross-workspace: a batch holds deliveries of many workspaces; read their settings at once.
     found = {s.workspace_id: s for s in DigestSettings.objects.unscoped().filter(
@@ -258,13 +248,20 @@ def _temporary(delivery: Delivery, now: datetime.datetime, error: str, **extra: 
     )  # fmt: skip
 
 
+def _due(now: datetime.datetime) -> QuerySet[Delivery]:
+    """Pending deliveries whose (next) attempt has come, in every workspace."""
+    return (
+        Delivery.objects.unscoped()
+        .filter(status=Delivery.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    )
+
+
 def _claim(size: int, now: datetime.datetime) -> list[Delivery]:
     # cross-workspace: senders serve every workspace's due deliveries, oldest first.
     return list(
-        Delivery.objects.unscoped()
+        _due(now)
         .select_related("stakeholder", "workspace")
-        .filter(status=Delivery.Status.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .order_by("id")
         .select_for_update(skip_locked=True, of=("self",))[:size]
     )
@@ -300,7 +297,7 @@ def _batch_send(claimed: Sequence[Delivery], now: datetime.datetime) -> list[_Ou
             outcomes.append(_Outcome(delivery, Delivery.Status.SKIPPED, delivery.attempts))
         else:
             covers_from = covers_from_for(
-                stakeholder, defaults[delivery.workspace_id], delivery.covers_until
+                stakeholder, defaults[delivery.workspace_id].cadence, delivery.covers_until
             )
             if stakeholder.id in window_end:
                 covers_from = min(
@@ -641,12 +638,7 @@ def deliveries_waiting(*, now: datetime.datetime | None = None) -> bool:
     """Whether any delivery is pending and due (a sender has work)."""
     now = now or timezone.now()
     # cross-workspace: the sweeper asks for every workspace at once.
-    return (
-        Delivery.objects.unscoped()
-        .filter(status=Delivery.Status.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .exists()
-    )
+    return _due(now).exists()
 
 
 # --- at once: ships and release notes ------------------------------------------------------------
@@ -678,7 +670,7 @@ def deliveries_create_immediate(
         last_id = chunk[-1].id
         for stakeholder in chunk:
             stakeholder.workspace = workspace
-        requests = [DigestRequest(s, covers_from_for(s, defaults, now), now) for s in chunk]
+        requests = [DigestRequest(s, covers_from_for(s, defaults.cadence, now), now) for s in chunk]
         due = [
             Delivery(
                 workspace=workspace,
