@@ -251,6 +251,7 @@ def _temporary(delivery: Delivery, now: datetime.datetime, error: str, **extra: 
 def _due(now: datetime.datetime) -> QuerySet[Delivery]:
     """Pending deliveries whose (next) attempt has come, in every workspace."""
     return (
+        # cross-workspace: senders and the sweeper serve every workspace's due deliveries.
         Delivery.objects.unscoped()
         .filter(status=Delivery.Status.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
