@@ -125,3 +125,18 @@ def test_a_worker_runs_a_task_sent_over_the_broker(broker, queue, tmp_path, caps
             f"\n{broker} round trip over {ROUND_TRIPS}: median {statistics.median(timings):.1f} ms,"
             f" max {max(timings):.1f} ms"
         )
+
+
+@pytest.mark.django_db
+def test_health_checks_the_broker_in_use(client):
+    from pmhub.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = AMQP_URL
+    try:
+        broker = client.get("/health/").json()["checks"]["broker"]
+    finally:
+        app.conf.broker_url = original
+
+    assert broker["ok"] is True
+    assert broker["transport"] == "amqp"

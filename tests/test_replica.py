@@ -182,3 +182,27 @@ def test_database_replica_url_adds_the_alias_the_router_and_the_middleware():
     assert set(plain["databases"]) == {"default"}
     assert plain["routers"] == []
     assert "pmhub.core.routers.ReplicaReadsMiddleware" not in plain["middleware"]
+
+
+def test_health_checks_the_replica_too(client):
+    checks = client.get("/health/").json()["checks"]
+
+    assert checks["replica"]["ok"] is True
+    # Here the "replica" is a second connection to the primary: not in recovery, no replay.
+    assert checks["replica"]["in_recovery"] is False
+    assert checks["replica"]["replay_lag_seconds"] is None
+    assert checks["database"]["ok"] is True
+
+
+def test_health_reports_a_replica_that_cannot_be_reached(client):
+    connections[REPLICA_DB_ALIAS].close()
+    original = connections.settings[REPLICA_DB_ALIAS]["PORT"]
+    connections.settings[REPLICA_DB_ALIAS]["PORT"] = "1"
+    try:
+        response = client.get("/health/")
+    finally:
+        connections[REPLICA_DB_ALIAS].close()
+        connections.settings[REPLICA_DB_ALIAS]["PORT"] = original
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["replica"] == {"ok": False, "error": "OperationalError"}

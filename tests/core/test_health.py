@@ -28,6 +28,8 @@ def test_health_is_green_when_database_broker_worker_and_beat_report(client):
         "worker": True,
         "beat": True,
     }
+    assert body["checks"]["broker"]["transport"] == "redis"
+    assert "replica" not in body["checks"]  # no DATABASE_REPLICA_URL
 
 
 @pytest.mark.django_db
