@@ -257,7 +257,18 @@ def run_with_env_file(argv: list[str], **overrides: str) -> subprocess.Completed
 
 # --- services --------------------------------------------------------------------------------
 def test_the_stack_has_the_six_services():
-    assert set(compose()["services"]) == SERVICES
+    services = compose()["services"]
+    assert {name for name, svc in services.items() if "profiles" not in svc} == SERVICES
+
+
+def test_rabbitmq_is_an_optional_broker_behind_its_own_profile():
+    rabbitmq = service("rabbitmq")
+    assert rabbitmq["profiles"] == ["rabbitmq"]
+    assert rabbitmq["image"].startswith("rabbitmq:")
+    # Opting in is a line in .env; by default the app services use Redis and never wait for it.
+    assert "CELERY_BROKER_URL" not in env_file()
+    for name in APP_SERVICES:
+        assert "rabbitmq" not in service(name)["depends_on"], name
 
 
 def test_every_service_has_a_healthcheck():
