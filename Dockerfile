@@ -33,4 +33,4 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/s
 USER pmhub
 
 EXPOSE 8000
-CMD ["gunicorn", "pmhub.wsgi", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+CMD ["gunicorn", "pmhub.wsgi", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--logger-class", "pmhub.core.logs.GunicornLogger"]
