@@ -326,19 +326,15 @@ def _token_values(route: Route, values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-@pytest.fixture
-def world(workspace, other_workspace, admin, member, outsider, settings, tmp_path):
-    """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
+def world_values(workspace, other_workspace, admin, member, settings, tmp_path) -> dict[str, Any]:
+    """Objects of `workspace`, created by `member` (an editor), for every URL argument."""
     invitation = invitation_create(
         workspace=workspace, actor=admin, email="invitee@example.com", role="viewer"
     )
     token, _raw = api_token_create(workspace=workspace, user=member, name="ci", access="read")
-    _foreign, foreign_raw = api_token_create(
-        workspace=other_workspace, user=outsider, name="x", access="write"
-    )
     discovery = _discovery_objects(workspace, member)
     backlog = _backlog_objects(workspace, member, discovery)
-    values = {
+    return {
         **discovery,
         **backlog,
         **_roadmap_objects(workspace, member, backlog["item_id"]),
@@ -351,6 +347,15 @@ def world(workspace, other_workspace, admin, member, outsider, settings, tmp_pat
         "token": invitation_token(invitation),
         "uidb64": "MQ",
     }
+
+
+@pytest.fixture
+def world(workspace, other_workspace, admin, member, outsider, settings, tmp_path):
+    """Objects of `workspace` for every URL argument, and the clients that must not reach them."""
+    values = world_values(workspace, other_workspace, admin, member, settings, tmp_path)
+    _foreign, foreign_raw = api_token_create(
+        workspace=other_workspace, user=outsider, name="x", access="write"
+    )
     outsider_client = Client()
     outsider_client.force_login(outsider)
     outsider_api = APIClient()
