@@ -37,13 +37,6 @@ class InsightStatusField(serializers.ChoiceField):
         super().__init__(choices=Insight.Status.choices, **kwargs)
 
 
-class ErrorOutputSerializer(serializers.Serializer):
-    """The one error format; a stale edit carries the current `version` in `extra`."""
-
-    message = serializers.CharField()
-    extra = serializers.DictField()
-
-
 class TagBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()

@@ -19,7 +19,6 @@ from discovery import selectors, services
 from discovery.api.serializers import (
     CompanyOutputSerializer,
     CustomerOutputSerializer,
-    ErrorOutputSerializer,
     EvidenceOutputSerializer,
     FeedbackOutputSerializer,
     FeedbackStatusField,
@@ -40,6 +39,7 @@ from discovery.models import (
 from discovery.selectors import FeedbackFilters
 from pmhub.core.api import CursorPagination, json_response, paginated_response
 from pmhub.core.exceptions import ApplicationError
+from pmhub.core.openapi import ErrorOutputSerializer
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
 

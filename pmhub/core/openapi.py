@@ -1,0 +1,62 @@
+"""The OpenAPI schema's shared part: the error answers every operation can give, in the one
+error format of pmhub.core.api.exception_handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+READS = {"GET", "HEAD", "DELETE"}
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    """The one error format; a stale edit carries the current `version` in `extra`, a refused
+    body its field errors in `extra.fields`."""
+
+    message = serializers.CharField()
+    extra = serializers.DictField()
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "The request is malformed or a value is refused; `extra.fields` says which.",
+    "401": "No API token or session, or the token is unknown, malformed or revoked.",
+    "403": "The token is read-only or the caller's role does not allow this.",
+    "404": "No such object in this workspace (or the caller is not a member of it).",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's AutoSchema, with the error responses declared on every operation, so
+    that clients (and the API fuzzer) find each status the API can answer in the schema.
+
+    401 and 403 can come from any operation, 404 from any with a path parameter, 400 from any
+    that reads a body or a query parameter. An error status a view declares without a body
+    (`{412: None}`) gets the error body too."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code in self._error_statuses():
+            responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[code]})
+        for code, response in responses.items():
+            if code.startswith("4") and "content" not in response:
+                description = response.get("description") or ERROR_DESCRIPTIONS.get(code, "")
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(ErrorOutputSerializer, description=description),
+                    code,
+                    direction=direction,
+                )
+        return responses
+
+    def _error_statuses(self) -> list[str]:
+        codes = ["401", "403"]
+        if "{" in self.path:
+            codes.append("404")
+        has_query = any(parameter["in"] == "query" for parameter in self._get_parameters())
+        if self.method not in READS or has_query:
+            codes.append("400")
+        return sorted(codes)
