@@ -37,3 +37,6 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# An unreachable database answers 503 (templates/503.html, or JSON under /api/), not a 500.
+handler500 = "pmhub.core.views.server_error"

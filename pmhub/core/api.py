@@ -14,6 +14,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pmhub.core.exceptions import ApplicationError
+from pmhub.core.unavailable import database_is_unavailable, database_unavailable_response
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -58,11 +59,14 @@ def if_match_version(
     return int(tag[len(prefix) : -1])
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     """Answer every error as `{"message": str, "extra": {...}}`.
 
-    Unknown exceptions are not caught: they are bugs and must surface as 500s.
+    An unreachable database is a 503 with Retry-After. Other unknown exceptions are not caught:
+    they are bugs and must surface as 500s.
     """
+    if database_is_unavailable(exc):
+        return database_unavailable_response(context["request"], exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404 | ObjectDoesNotExist):

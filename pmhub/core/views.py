@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views import defaults
+from django.views.decorators.csrf import requires_csrf_token
 
 from pmhub.core.access import USER, mark_access, public_view
+from pmhub.core.unavailable import database_is_unavailable, database_unavailable_response
 
-__all__ = ["object_or_404", "public_view", "user_view"]
+__all__ = ["object_or_404", "public_view", "server_error", "user_view"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,3 +32,14 @@ def object_or_404(selector: Callable[..., T], **kwargs: Any) -> T:
         return selector(**kwargs)
     except ObjectDoesNotExist as exc:
         raise Http404 from exc
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. Django calls it for an exception raised anywhere, middleware included (the
+    session and auth middleware read the database before any view runs), so an unreachable
+    database becomes the 503 here; anything else stays Django's 500 page."""
+    exc = sys.exc_info()[1]
+    if exc is not None and database_is_unavailable(exc):
+        return database_unavailable_response(request, exc)
+    return defaults.server_error(request)

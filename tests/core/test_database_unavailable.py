@@ -1,0 +1,188 @@
+"""PostgreSQL unreachable: pages and the API answer 503 with Retry-After and say why, without a
+traceback anywhere a user sees it, and the log gets one line per request.
+
+The outage is real: the connection is pointed at a loopback port where nothing listens (as
+while PostgreSQL restarts), or its server process is terminated (what a restart does to the
+connections it had)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import socket
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from django.db import DatabaseError, IntegrityError, connection
+from django.db.utils import OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.test import Client
+
+from pmhub.core.unavailable import RETRY_AFTER_SECONDS, database_is_unavailable
+from tests.conftest import database_url_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LEAKS = ("Traceback", "OperationalError", "psycopg", "Connection refused", 'File "')
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def logged() -> Iterator[io.StringIO]:
+    """What pmhub's and Django's request loggers write during the test."""
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    loggers = [logging.getLogger("pmhub.database"), logging.getLogger("django.request")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield captured
+    for logger in loggers:
+        logger.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def database_down() -> Iterator[None]:
+    """The default connection, closed and pointed at a port with no server behind it."""
+    connection.close()
+    saved = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
+    connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", _free_port()
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = saved
+
+
+def _login(user) -> Client:
+    # Errors must come back as responses, as they do for a browser, not be raised into the test.
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+def _assert_no_leak(body: str) -> None:
+    for leak in LEAKS:
+        assert leak not in body
+
+
+def test_a_page_is_503_with_the_database_page(workspace, admin, logged):
+    client = _login(admin)
+
+    with database_down():
+        response = client.get("/w/acme/backlog/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert "pmhub can’t reach its database" in body
+    assert "Try again in a few seconds." in body
+    _assert_no_leak(body)
+    # One line, from pmhub.database; django.request adds no traceback of its own.
+    [line] = logged.getvalue().splitlines()
+    assert line.startswith("Database unavailable, answered 503: GET /w/acme/backlog/ (")
+
+
+def test_the_api_is_503_with_the_error_shape(workspace, admin, token_client):
+    client = token_client(admin, workspace)
+
+    with database_down():
+        response = client.post("/api/v1/workspaces/acme/items/", {"title": "Saved?"}, format="json")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert response.json() == {
+        "message": "The database is unavailable. Nothing was changed; try again in a few seconds.",
+        "extra": {},
+    }
+    _assert_no_leak(response.content.decode())
+
+
+class ReadsUserMiddleware:
+    """Reads request.user before any view runs, as session and auth code in middleware do."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.user.is_authenticated  # noqa: B018 - the read is the point
+        return self.get_response(request)
+
+
+def test_a_database_read_in_middleware_is_503_too(workspace, admin, settings, logged):
+    auth = settings.MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[: auth + 1],
+        "tests.core.test_database_unavailable.ReadsUserMiddleware",
+        *settings.MIDDLEWARE[auth + 1 :],
+    ]
+    client = _login(admin)
+
+    with database_down():
+        page = client.get("/w/acme/")
+        api = client.get("/api/v1/me/")
+
+    assert (page.status_code, api.status_code) == (503, 503)
+    assert "pmhub can’t reach its database" in page.content.decode()
+    assert api.json()["extra"] == {}
+    assert len(logged.getvalue().splitlines()) == 2
+
+
+def test_health_reports_the_database_down():
+    with database_down():
+        response = Client().get("/health/")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+
+
+def test_a_connection_killed_by_a_restart_is_503_then_reopened(workspace, admin):
+    client = _login(admin)
+    assert client.get("/w/acme/backlog/").status_code == 200
+    with psycopg.connect(database_url_of(connection.settings_dict), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    killed = client.get("/w/acme/backlog/")
+    # Django closes a connection that failed at the end of the request (the test client leaves
+    # that to the test); the next request opens a new one.
+    connection.close_if_unusable_or_obsolete()
+    again = client.get("/w/acme/backlog/")
+
+    assert killed.status_code == 503
+    _assert_no_leak(killed.content.decode())
+    assert again.status_code == 200
+
+
+def _real_error(statement: str) -> DatabaseError:
+    connection.close()
+    with pytest.raises(DatabaseError) as raised, connection.cursor() as cursor:
+        cursor.execute(statement)
+    connection.close()
+    return raised.value
+
+
+def test_statement_errors_are_not_taken_for_an_outage():
+    timeout = _real_error("SET statement_timeout = 1; SELECT pg_sleep(1)")
+    duplicate = _real_error("CREATE TEMP TABLE t (x int UNIQUE); INSERT INTO t VALUES (1), (1)")
+
+    assert isinstance(timeout, OperationalError)  # psycopg's QueryCanceled
+    assert not database_is_unavailable(timeout)
+    assert isinstance(duplicate, IntegrityError)
+    assert not database_is_unavailable(duplicate)
+
+
+def test_a_refused_connection_is_an_outage_also_when_wrapped():
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(host="127.0.0.1", port=_free_port(), connect_timeout=2)
+    wrapped = RuntimeError("while rendering")
+    wrapped.__cause__ = refused.value
+
+    assert database_is_unavailable(refused.value)
+    assert database_is_unavailable(wrapped)
