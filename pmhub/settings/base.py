@@ -108,12 +108,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache and broker -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+# While Redis is unreachable a read is a miss and a write is skipped, logged (pmhub.core.cache):
+# nothing cached is the only copy. The timeouts keep a hung Redis from hanging every page.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "pmhub.core.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("PMHUB_CACHE_PREFIX", default="pmhub"),
         "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 
@@ -260,6 +263,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that lost the broker (a Redis restart) retries for as long as it takes, at growing
+# intervals of at most 30 s, instead of exiting after 100 tries; the task in hand runs on to its
+# end meanwhile (Celery 6 would cancel it by default).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A task that is not acknowledged within this window is handed to another worker; it must exceed
 # the longest time limit so that acks_late does not run slow tasks twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
