@@ -40,3 +40,4 @@ urlpatterns = [
 
 # An unreachable database answers 503 (templates/503.html, or JSON under /api/), not a 500.
 handler500 = "pmhub.core.views.server_error"
+handler404 = "pmhub.core.views.page_not_found"

@@ -6,14 +6,14 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
 
 from pmhub.core.access import USER, mark_access, public_view
 from pmhub.core.unavailable import database_is_unavailable, database_unavailable_response
 
-__all__ = ["object_or_404", "public_view", "server_error", "user_view"]
+__all__ = ["object_or_404", "page_not_found", "public_view", "server_error", "user_view"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +32,15 @@ def object_or_404(selector: Callable[..., T], **kwargs: Any) -> T:
         return selector(**kwargs)
     except ObjectDoesNotExist as exc:
         raise Http404 from exc
+
+
+@requires_csrf_token
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404. Under /api/ a URL no route matches (a word where an id goes, a typo) gets the
+    API's error body like any other API 404, not the HTML page meant for people."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Not found.", "extra": {}}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 @requires_csrf_token

@@ -1,0 +1,187 @@
+"""Schemathesis against /api/schema/ with a read-write token: no 5xx, no response off the schema.
+
+Every operation of the OpenAPI document is fuzzed in-process (WSGI) against the real test
+database. Path parameters mostly name real objects of a populated workspace, so the cases get
+past the 404 and reach the handlers; each case runs in a savepoint that is rolled back, so a
+DELETE in one case does not turn the next ones into 404s and a run is reproducible.
+
+PMHUB_FUZZ_EXAMPLES sets the generated cases per operation (CI: the default below); the
+coverage phase adds its boundary cases on top.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from discovery.services import feedback_tag
+from pmhub.accounts.services import api_token_create
+from pmhub.digests import services as digests
+from pmhub.workspaces.models import Membership
+from roadmap.models import KeyResult
+from roadmap.objectives import key_result_item_link
+from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.test_tenancy_crawler import (
+    _backlog_objects,
+    _discovery_objects,
+    _docs_objects,
+    _roadmap_objects,
+)
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("PMHUB_FUZZ_EXAMPLES", "20"))
+# One case in REAL_SHARE keeps the generated path parameters: unknown ids must be clean 404s.
+REAL_SHARE = 8
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
+
+WORLD: dict[str, Any] = {}
+RUN: dict[str, Any] = {"cases": 0, "statuses": Counter(), "operations": set(), "started": 0.0}
+
+
+def _path_value(path: str, name: str) -> Any:
+    """The real object a path parameter names in the fuzzed workspace."""
+    values = WORLD["values"]
+    if name == "evidence_id" and "/items/" in path:
+        return values["item_evidence_id"]
+    if name == "item_id" and "/placements/" in path:
+        return values["placed_item_id"]
+    if name == "item_id" and "/key-results/" in path:
+        return values["key_result_item_id"]
+    return values[name]
+
+
+@schema.hook
+def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
+    if not path_parameters:
+        return st.just(path_parameters)
+    path = context.operation.path
+    real = {name: _path_value(path, name) for name in path_parameters}
+    return st.integers(0, REAL_SHARE - 1).map(lambda n: path_parameters if n == 0 else real)
+
+
+def _world() -> dict[str, Any]:
+    # Its own address and people, so the tests below (conftest's "acme") can run in the module.
+    workspace = WorkspaceFactory(name="Fuzz", slug="fuzz")
+    admin = MembershipFactory(workspace=workspace, role="admin", user__email="a@fuzz.test").user
+    member = MembershipFactory(workspace=workspace, role="editor", user__email="b@fuzz.test").user
+    discovery = _discovery_objects(workspace, member)
+    backlog = _backlog_objects(workspace, member, discovery)
+    roadmap = _roadmap_objects(workspace, member, backlog["item_id"])
+    key_result_item_link(
+        workspace=workspace,
+        actor=member,
+        key_result=KeyResult.objects.for_workspace(workspace).get(id=roadmap["key_result_id"]),
+        item_id=backlog["item_id"],
+    )
+    feedback_tag(
+        workspace=workspace,
+        actor=member,
+        feedback_ids=[discovery["feedback_id"]],
+        tag_id=discovery["tag_id"],
+    )
+    stakeholder = digests.stakeholder_create(workspace=workspace, email="dana@client.test")
+    follow = digests.follow_add(
+        workspace=workspace, stakeholder=stakeholder, item_id=backlog["item_id"]
+    )
+    _token, raw = api_token_create(workspace=workspace, user=admin, name="fuzz", access="write")
+    return {
+        "token": raw,
+        "values": {
+            **discovery,
+            **backlog,
+            **roadmap,
+            **_docs_objects(workspace, member, backlog["item_id"]),
+            "workspace_slug": workspace.slug,
+            "member_id": Membership.objects.for_workspace(workspace).get(user=member).id,
+            "stakeholder_id": stakeholder.id,
+            "follow_id": follow.id,
+            "placed_item_id": backlog["item_id"],
+            "key_result_item_id": backlog["item_id"],
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def fuzz_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The populated workspace, built once in a transaction rolled back after the module.
+
+    Django's WSGI handler closes a connection that is inside a transaction at the start and end
+    of each request (close_old_connections); the test client unhooks it the same way.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with django_db_blocker.unblock(), transaction.atomic():
+            WORLD.update(_world())
+            RUN["started"] = time.monotonic()
+            yield WORLD
+            transaction.set_rollback(True)
+    finally:
+        WORLD.clear()
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
+
+
+@schema.parametrize()
+@hypothesis.settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_operation_survives_fuzzing(case: Any, fuzz_world: dict[str, Any]) -> None:
+    with transaction.atomic():
+        response = case.call(headers={"Authorization": f"Bearer {fuzz_world['token']}"})
+        transaction.set_rollback(True)
+    RUN["cases"] += 1
+    RUN["statuses"][response.status_code] += 1
+    RUN["operations"].add(f"{case.method} {case.path}")
+    case.validate_response(response, checks=CHECKS)
+
+
+# --- what the fuzzer found, one regression test each ----------------------------------------
+NOT_FOUND = {"message": "Not found.", "extra": {}}
+
+
+def test_an_api_url_no_route_matches_is_a_json_404(workspace, admin, token_client):
+    response = token_client(admin, workspace).get("/api/v1/workspaces/acme/companies/null,null/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == NOT_FOUND
+
+
+def test_a_page_no_route_matches_is_still_the_html_404(workspace, admin, login):
+    response = login(admin).get("/w/acme/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "text/html; charset=utf-8"
