@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -390,6 +390,15 @@ def _saved_view(request: HttpRequest, saved_view_id: int) -> SavedView:
     )
 
 
+def _saved_view_to_change(request: HttpRequest, saved_view_id: int) -> SavedView:
+    """A view this person may change; a shared view of someone else is a 403 for anyone but an
+    admin, before the form is read (the service checks again)."""
+    view = _saved_view(request, saved_view_id)
+    if not saved_views.can_change_saved_view(request.membership, view):
+        raise PermissionDenied("Only the person who made this view, or an admin, can change it.")
+    return view
+
+
 def _refused(request: HttpRequest, exc: ValidationError | ApplicationError) -> None:
     text = exc.message if isinstance(exc, ApplicationError) else _first_message(exc)
     messages.error(request, text)
@@ -438,7 +447,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def saved_view_update(request: HttpRequest, saved_view_id: int) -> HttpResponse:
     """Save the page's filters into the view, or share it or keep it personal."""
-    view = _saved_view(request, saved_view_id)
+    view = _saved_view_to_change(request, saved_view_id)
     form = SavedViewUpdateForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -462,7 +471,7 @@ def saved_view_update(request: HttpRequest, saved_view_id: int) -> HttpResponse:
 @workspace_view(roles=VIEW_ROLES)
 @require_POST
 def saved_view_rename(request: HttpRequest, saved_view_id: int) -> HttpResponse:
-    view = _saved_view(request, saved_view_id)
+    view = _saved_view_to_change(request, saved_view_id)
     form = SavedViewRenameForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Name the view (at most 80 characters).")
@@ -484,7 +493,7 @@ def saved_view_rename(request: HttpRequest, saved_view_id: int) -> HttpResponse:
 @workspace_view(roles=VIEW_ROLES)
 @require_POST
 def saved_view_delete(request: HttpRequest, saved_view_id: int) -> HttpResponse:
-    view = _saved_view(request, saved_view_id)
+    view = _saved_view_to_change(request, saved_view_id)
     try:
         saved_views.saved_view_delete(
             workspace=request.workspace, membership=request.membership, view=view
