@@ -42,6 +42,7 @@ from docs.models import (
 from pmhub.core.api import if_match_version, paginated_response, version_etag
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
+from pmhub.workspaces.roles import Role
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -274,6 +275,9 @@ class RevisionDetailApi(_DocumentApi):
 
 # --- comments --------------------------------------------------------------------------------
 class CommentListCreateApi(_DocumentApi):
+    # Viewers take part in reviews: they comment here as on the document's page.
+    required_roles = {"POST": Role.VIEWER}
+
     @extend_schema_serializer(component_name="DocCommentCreateInput")
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=COMMENT_MAX_CHARS, help_text="@mention members.")
