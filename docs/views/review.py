@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -165,6 +165,9 @@ def _refused(
     status = getattr(exc, "status_code", 400) if isinstance(exc, ApplicationError) else 400
     if request.htmx:
         return _panel(request, document, status=status, error=_message(exc), form=form)
+    if status == 403:
+        # Not a form to correct: a refusal, answered as one (not a redirect that looks done).
+        raise PermissionDenied(_message(exc))
     messages.error(request, _message(exc))
     return redirect(_document_url(request, document))
 
