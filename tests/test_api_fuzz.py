@@ -19,6 +19,7 @@ from typing import Any
 
 import hypothesis
 import pytest
+import requests
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
@@ -185,3 +186,63 @@ def test_a_page_no_route_matches_is_still_the_html_404(workspace, admin, login):
 
     assert response.status_code == 404
     assert response["Content-Type"] == "text/html; charset=utf-8"
+
+
+def _conforms(template: str, method: str, response: Any) -> None:
+    """Raise unless a test client's `response` is one the schema documents for the operation."""
+    sent = requests.Request(method, f"http://localhost{response.wsgi_request.path}").prepare()
+    answer = schemathesis.Response(
+        status_code=response.status_code,
+        headers={name.lower(): [value] for name, value in response.items()},
+        content=response.content,
+        request=sent,
+        elapsed=0.0,
+        verify=False,
+    )
+    schema[template][method].validate_response(answer)
+
+
+@pytest.mark.parametrize(
+    ("template", "url"),
+    [
+        pytest.param("invitations/", "invitations/", id="invitations_case"),
+        pytest.param("documents/", "documents/", id="documents_case"),
+        pytest.param("releases/", "releases/", id="releases_case"),
+        pytest.param("stakeholders/", "stakeholders/", id="stakeholders_case"),
+        pytest.param("items/", "items/", id="items_case"),
+        pytest.param("items/", "items/?fields=title", id="items_some_fields_case"),
+    ],
+)
+def test_a_paginated_list_is_documented_as_a_page(workspace, admin, token_client, template, url):
+    from backlog.services import item_create
+
+    item_create(workspace=workspace, actor=admin, title="Faster exports")
+
+    response = token_client(admin, workspace).get(f"/api/v1/workspaces/acme/{url}")
+
+    assert response.status_code == 200
+    assert "results" in response.json()
+    _conforms(f"/api/v1/workspaces/{{workspace_slug}}/{template}", "GET", response)
+
+
+def test_an_unpaginated_list_is_documented_as_its_results(workspace, admin, token_client):
+    from docs.models import Comment
+    from docs.services import document_create
+    from roadmap.models import LaunchTask, Release
+
+    release = Release.objects.create(workspace=workspace, name="2026.12")
+    LaunchTask.objects.create(workspace=workspace, release=release, title="Blog post")
+    document = document_create(workspace=workspace, actor=admin, kind="prd", title="Exports")
+    Comment.objects.create(
+        workspace=workspace, document=document, author=admin, body="Why?", on_version=1
+    )
+    client = token_client(admin, workspace)
+
+    tasks = client.get(f"/api/v1/workspaces/acme/releases/{release.id}/tasks/")
+    comments = client.get(f"/api/v1/workspaces/acme/documents/{document.id}/comments/")
+
+    assert [task["title"] for task in tasks.json()["results"]] == ["Blog post"]
+    assert [comment["body"] for comment in comments.json()["results"]] == ["Why?"]
+    prefix = "/api/v1/workspaces/{workspace_slug}"
+    _conforms(f"{prefix}/releases/{{release_id}}/tasks/", "GET", tasks)
+    _conforms(f"{prefix}/documents/{{document_id}}/comments/", "GET", comments)

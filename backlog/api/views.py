@@ -102,10 +102,23 @@ class ItemOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(component_name="ItemRow")
+class ItemRowOutputSerializer(ItemOutputSerializer):
+    """An item in a page of the list: without its description, and with `id` and only the
+    columns named in `fields` when the request names some."""
+
+    description = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.required = name == "id"
+
+
 @extend_schema_serializer(component_name="ItemPage")
 class ItemPageOutputSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text="The next page's URL, or null.")
-    results = ItemOutputSerializer(many=True)
+    results = ItemRowOutputSerializer(many=True)
 
 
 @extend_schema_serializer(component_name="ItemEvidence")

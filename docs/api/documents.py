@@ -39,7 +39,7 @@ from docs.models import (
     DocumentTemplate,
     Revision,
 )
-from pmhub.core.api import if_match_version, paginated_response, version_etag
+from pmhub.core.api import CursorPagination, if_match_version, paginated_response, version_etag
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
 from pmhub.workspaces.roles import Role
@@ -75,6 +75,8 @@ class _DocumentApi(WorkspaceApiView):
 
 # --- documents -------------------------------------------------------------------------------
 class DocumentListCreateApi(_DocumentApi):
+    pagination_class = CursorPagination
+
     class FilterSerializer(serializers.Serializer):
         kind = KindField(required=False)
         status = StatusField(required=False)
@@ -233,6 +235,8 @@ class DocumentPublishApi(_DocumentApi):
 
 # --- revisions -------------------------------------------------------------------------------
 class RevisionListApi(_DocumentApi):
+    pagination_class = CursorPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", str, required=False),
@@ -289,8 +293,12 @@ class CommentListCreateApi(_DocumentApi):
             required=False, allow_null=True, min_value=1, help_text="Reply to this comment."
         )
 
+    @extend_schema_serializer(component_name="DocCommentList")
+    class ListOutputSerializer(serializers.Serializer):
+        results = CommentSerializer(many=True)
+
     @extend_schema(
-        responses=CommentSerializer(many=True),
+        responses=ListOutputSerializer,
         operation_id="docs_comments_list",
         summary="A document's comment threads, oldest first, each with its replies",
     )

@@ -52,6 +52,10 @@ class AutoSchema(openapi.AutoSchema):
                 )
         return responses
 
+    def _get_paginator(self) -> Any:
+        # A view paginates its GET list; the same class's PUT may answer a plain list.
+        return super()._get_paginator() if self.method == "GET" else None
+
     def _error_statuses(self) -> list[str]:
         codes = ["401", "403"]
         if "{" in self.path:

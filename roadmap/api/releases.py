@@ -17,7 +17,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from pmhub.core.api import if_match_version, paginated_response, version_etag
+from pmhub.core.api import CursorPagination, if_match_version, paginated_response, version_etag
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
 from roadmap import releases
@@ -120,6 +120,8 @@ class _ReleaseFieldsSerializer(serializers.Serializer):
 
 
 class ReleaseListCreateApi(_ReleaseApi):
+    pagination_class = CursorPagination
+
     class FilterSerializer(serializers.Serializer):
         status = serializers.CharField(required=False, help_text=STATUS_HELP)
         cursor = serializers.CharField(required=False, max_length=400)
@@ -233,6 +235,8 @@ class ReleaseDetailApi(_ReleaseApi):
 
 
 class ReleaseItemListApi(_ReleaseApi):
+    pagination_class = CursorPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", str, required=False),
@@ -269,8 +273,12 @@ class LaunchTaskListCreateApi(_ReleaseApi):
     class InputSerializer(_LaunchTaskFieldsSerializer):
         pass
 
+    @extend_schema_serializer(component_name="LaunchTaskList")
+    class ListOutputSerializer(serializers.Serializer):
+        results = LaunchTaskOutputSerializer(many=True)
+
     @extend_schema(
-        responses=LaunchTaskOutputSerializer(many=True),
+        responses=ListOutputSerializer,
         operation_id="roadmap_release_tasks_list",
         summary=f"A release's launch checklist, in order (at most {releases.MAX_LAUNCH_TASKS})",
     )

@@ -84,6 +84,8 @@ class _StakeholderFields(serializers.Serializer):
 
 
 class StakeholderListCreateApi(_StakeholderApi):
+    pagination_class = CursorPagination
+
     class FilterSerializer(serializers.Serializer):
         status = OneOfField(values=tuple(Stakeholder.Status.values), required=False)
         team = serializers.CharField(required=False, max_length=80)
@@ -195,6 +197,8 @@ class FollowInputSerializer(serializers.Serializer):
 
 
 class FollowListCreateApi(_StakeholderApi):
+    pagination_class = CursorPagination
+
     class FilterSerializer(serializers.Serializer):
         cursor = serializers.CharField(required=False, max_length=400)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)

@@ -125,6 +125,7 @@ class InvitationOutputSerializer(serializers.ModelSerializer):
 
 
 class InvitationListCreateApi(WorkspaceApiView):
+    pagination_class = CursorPagination
     required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
 
     @extend_schema_serializer(component_name="InvitationCreateInput")
