@@ -1,0 +1,556 @@
+"""Object-level tenancy: another workspace's id, wherever a request can carry one, is refused and
+leaves that workspace as it was.
+
+Two workspaces, A and B, each hold one object of every kind a URL argument names (the tenancy
+crawler's builders). An admin of A requests A's URLs with B's ids put in, one argument at a time
+and all at once, by every method the route accepts, with a plausible body: every answer is 404.
+Ids in request bodies and query strings (found in the OpenAPI schema and in the UI's forms) get
+the answer an id that exists nowhere gets: a 400 or 404, never a link to B's row.
+
+Every request runs in a savepoint, rolled back after checking inside it that B's rows are
+unchanged (a checksum of every table with a workspace_id, B's workspace row and its members'
+user rows) and that no row of A points at a row of B or at a user who is not A's member.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client, override_settings
+from psycopg import sql
+from rest_framework.test import APIClient
+
+from backlog.services import product_area_create
+from pmhub.accounts.models import User
+from pmhub.accounts.services import api_token_create
+from pmhub.core.access import PUBLIC, access_of
+from pmhub.workspaces.export import workspace_owned_models
+from pmhub.workspaces.models import Membership, Workspace
+from pmhub.workspaces.roles import Role
+from roadmap.services import roadmap_create
+from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.test_tenancy_crawler import Route, _token_values, all_routes, world_values
+
+pytestmark = pytest.mark.django_db
+
+# URL arguments that name no object of a workspace, and why.
+NOT_OBJECT_IDS = {
+    "workspace_slug": "the workspace itself: the crawler's outsider checks cover it",
+    "number": "a revision's ordinal within the document the URL names, not an id",
+    "other_number": "a revision's ordinal within the document the URL names, not an id",
+    "period": "an ISO week, the same string in every workspace",
+    "token": "an invitation's signed link, its own credential",
+    "uidb64": "a password reset's user reference, checked with its token",
+    "share_token": "a share link's secret, its own credential",
+    "digest_token": "a stakeholder's signed link, its own credential",
+    "changelog_slug": "a public changelog's address (the workspace's slug)",
+}
+API = "/api/v1/workspaces/<slug:workspace_slug>"
+MISSING = 2_000_000_000  # an id no row has
+UI = "/w/<slug:workspace_slug>"
+# Arguments that name another kind of object than the crawler's value of that name.
+VALUE_KEY = {
+    (f"{API}/items/<int:item_id>/evidence/<int:evidence_id>/", "evidence_id"): "item_evidence_id",
+    # Boards place items in columns; dates and releases are set on a timeline.
+    (f"{UI}/roadmap/roadmaps/<int:roadmap_id>/items/<int:item_id>/schedule/", "roadmap_id"): (
+        "timeline_id"
+    ),
+}
+# Removals that are harmless when there is nothing to remove (a second click, a stale page): the
+# argument they remove by, when it names no such row of this workspace (another workspace's
+# included), gets the answer an id that exists nowhere gets, and nothing changes.
+IDEMPOTENT = {
+    # tests/digests/test_pages.py: "a second click is no error".
+    f"{UI}/digests/stakeholders/<int:stakeholder_id>/follows/<int:follow_id>/remove/": {
+        "follow_id"
+    },
+    # "Unlink an item from a key result (harmless when it is not linked)".
+    f"{UI}/roadmap/objectives/<int:objective_id>/key-results/<int:key_result_id>/items/"
+    "<int:item_id>/unlink/": {"item_id"},
+    f"{API}/objectives/<int:objective_id>/key-results/<int:key_result_id>/items/<int:item_id>/": {
+        "item_id"
+    },
+    # The release page's "no longer exists; reload" notice, for an item gone since it loaded.
+    f"{UI}/roadmap/releases/<int:release_id>/items/<int:item_id>/remove/": {"item_id"},
+    f"{UI}/docs/<int:document_id>/links/<int:link_id>/remove/": {"link_id"},
+    f"{UI}/docs/<int:document_id>/reviewers/<int:reviewer_id>/remove/": {"reviewer_id"},
+}
+# A body for form posts: the fields forms commonly take, with A's own ids, so that a view which
+# validates its form before it looks up the URL's object still reaches the lookup.
+FORM_FIELDS = {
+    "name": "Swapped",
+    "title": "Swapped",
+    "text": "Swapped text",
+    "body": "Swapped body",
+    "label": "Swapped",
+    "summary": "Swapped",
+    "description": "Swapped",
+    "pattern": "swapped",
+    "email": "swapped@example.com",
+    "role": "viewer",
+    "status": "planned",
+    "kind": "keyword",
+    "value": "1",
+    "reason": "swap",
+    "note": "swap",
+    "start": "0",
+    "end": "4",
+    "confirm": "acme",
+}
+
+
+def _key(route: Route, name: str) -> str:
+    return VALUE_KEY.get((route.template, name), name)
+
+
+def _object_arguments(route: Route) -> list[str]:
+    return [p for p in route.parameters if p not in NOT_OBJECT_IDS]
+
+
+SWAP_ROUTES = [r for r in all_routes() if _object_arguments(r)]
+
+
+# --- B's rows, and links from A into B -------------------------------------------------------
+def _tables_with_workspace_id() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+            " AND column_name = 'workspace_id'"
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+B = sql.SQL("$1")  # B's id, the prepared statement's one parameter
+CHECKSUM = sql.SQL(
+    "SELECT {label}, count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+    " FROM {table} t WHERE {where}"
+)
+FOREIGN_ROW = sql.SQL(
+    "SELECT {label}, count(*) FROM {table} c JOIN {target} p ON p.{key} = c.{column}"
+    " WHERE p.workspace_id <> c.workspace_id"
+)
+# A user of another workspace who is no member of the row's (a member removed from A, still
+# named as the author of A's rows, is no link to B).
+STRANGER = sql.SQL(
+    "SELECT {label}, count(*) FROM {table} c WHERE NOT EXISTS (SELECT 1 FROM"
+    " workspaces_membership m WHERE m.workspace_id = c.workspace_id AND m.user_id = c.{column})"
+    " AND EXISTS (SELECT 1 FROM workspaces_membership m"
+    " WHERE m.workspace_id <> c.workspace_id AND m.user_id = c.{column})"
+)
+
+
+def _checksum_statement() -> sql.Composed:
+    """(table, rows, md5 of rows) for each tenant-owned table's rows of B, B's workspace row and
+    its members' user rows, in one statement taking B's id as `b`."""
+    scopes = [
+        (model._meta.db_table, sql.SQL("t.workspace_id = {}").format(B))
+        for model in sorted(workspace_owned_models(), key=lambda m: m._meta.db_table)
+    ]
+    scopes += [
+        ("workspaces_workspace", sql.SQL("t.id = {}").format(B)),
+        (
+            "accounts_user",
+            sql.SQL(
+                "t.id IN (SELECT user_id FROM workspaces_membership WHERE workspace_id = {})"
+            ).format(B),
+        ),
+    ]
+    return sql.SQL(" UNION ALL ").join(
+        CHECKSUM.format(label=sql.Literal(table), table=sql.Identifier(table), where=where)
+        for table, where in scopes
+    )
+
+
+def _links_statement() -> sql.Composed:
+    """Per foreign key of a tenant-owned table, the rows that point into another workspace, or
+    (for users) at someone who is no member of the row's workspace, in one statement."""
+    owned = set(workspace_owned_models())
+    parts = []
+    for model in workspace_owned_models():
+        for fk in model._meta.concrete_fields:
+            if not fk.is_relation or fk.name == "workspace":
+                continue
+            names = {
+                "label": sql.Literal(f"{model._meta.db_table}.{fk.column}"),
+                "table": sql.Identifier(model._meta.db_table),
+                "column": sql.Identifier(fk.column),
+            }
+            if fk.related_model in owned:
+                target = fk.related_model._meta.db_table
+                key = sql.Identifier(fk.target_field.column)
+                parts.append(FOREIGN_ROW.format(target=sql.Identifier(target), key=key, **names))
+            elif fk.related_model is User and model is not Membership:
+                parts.append(STRANGER.format(**names))
+    return sql.SQL(" UNION ALL ").join(parts)
+
+
+@dataclass
+class Outcome:
+    status: int
+    text: str
+    location: str = ""
+    b_changed: list[str] = field(default_factory=list)
+    links: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+    def problems(self) -> list[str]:
+        checks = [
+            (self.error, f"raised {self.error}"),
+            (self.b_changed, f"changed B's {self.b_changed}"),
+            (self.links, f"linked A to B: {self.links}"),
+        ]
+        return [message for failed, message in checks if failed]
+
+
+@dataclass
+class Swap:
+    a: Workspace
+    b: Workspace
+    a_values: dict[str, Any]
+    b_values: dict[str, Any]
+    ui: Client
+    api_session: APIClient
+    api_token: APIClient
+    anonymous: Client
+    b_rows: dict[str, tuple[int, str]] = field(default_factory=dict)
+    links_before: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+
+    def checksums(self) -> dict[str, tuple[int, str]]:
+        with connection.cursor() as cursor:
+            cursor.execute("EXECUTE id_swap_rows(%s)", [self.b.id])
+            return {table: (count, digest) for table, count, digest in cursor.fetchall()}
+
+    def links(self) -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("EXECUTE id_swap_links")
+            return {label: count for label, count in cursor.fetchall() if count}
+
+    @staticmethod
+    def writes() -> int:
+        """Rows this transaction has inserted, updated or deleted so far (savepoints included):
+        a request that wrote nothing changed nothing, and skips the two statements above."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)"
+                " FROM pg_stat_xact_user_tables"
+            )
+            return cursor.fetchone()[0]
+
+    def clients(self, route: Route) -> list[tuple[str, Client]]:
+        if access_of(route.callback) == PUBLIC:
+            return [("anonymous", self.anonymous)]
+        if route.is_api:
+            return [("token", self.api_token), ("session", self.api_session)]
+        return [("session", self.ui)]
+
+    def request(
+        self, client: Client, method: str, url: str, body: dict[str, Any] | None = None
+    ) -> Outcome:
+        """`method` on `url` in a savepoint that is rolled back, with what it did to B."""
+        self.requests += 1
+        kwargs: dict[str, Any] = {}
+        if body is not None and method != "get":
+            kwargs = (
+                {"data": body, "format": "json"}
+                if isinstance(client, APIClient)
+                else {"data": body}
+            )
+        outcome = Outcome(status=0, text="")
+        try:
+            with transaction.atomic():
+                writes = self.writes()
+                response = getattr(client, method)(url, **kwargs)
+                outcome.status = response.status_code
+                outcome.location = response.get("Location", "")
+                if not response.streaming:
+                    outcome.text = response.content.decode(errors="replace")[:2000]
+                if self.writes() == writes:
+                    transaction.set_rollback(True)
+                    return outcome
+                rows = self.checksums()
+                outcome.b_changed = sorted(t for t, v in rows.items() if self.b_rows[t] != v)
+                links = self.links()
+                outcome.links = {
+                    k: n - self.links_before.get(k, 0)
+                    for k, n in links.items()
+                    if n != self.links_before.get(k, 0)
+                }
+                transaction.set_rollback(True)
+        except Exception as exc:  # noqa: BLE001 - a 500 is a finding, reported with the others.
+            outcome.status = 500
+            outcome.error = f"{type(exc).__name__}: {exc}"[:300]
+        return outcome
+
+
+def _people(workspace: Workspace) -> tuple[User, User]:
+    admin = MembershipFactory(
+        workspace=workspace, role=Role.ADMIN, user__email=f"admin@{workspace.slug}.test"
+    ).user
+    editor = MembershipFactory(
+        workspace=workspace, role=Role.EDITOR, user__email=f"editor@{workspace.slug}.test"
+    ).user
+    return admin, editor
+
+
+def _values(workspace, other, admin, editor, settings, tmp_path) -> dict[str, Any]:
+    """The crawler's objects of `workspace`, and the few ids bodies name that URLs do not."""
+    values = world_values(workspace, other, admin, editor, settings, tmp_path)
+    area = product_area_create(workspace=workspace, actor=editor, name="Exports")
+    timeline = roadmap_create(workspace=workspace, actor=editor, name="Dates", kind="timeline")
+    return {**values, "area_id": area.id, "user_id": editor.id, "timeline_id": timeline.id}
+
+
+@pytest.fixture(scope="module")
+def swap(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Swap]:
+    """Both workspaces, built once for the module in a transaction rolled back at its end; each
+    test runs in a savepoint of it, and each request in a savepoint of the test's."""
+    from django.conf import settings
+
+    tmp_path = tmp_path_factory.mktemp("id-swap")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PMHUB_DEV_MAILDIR=str(tmp_path / "mail")),
+    ):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            a = WorkspaceFactory(name="Acme", slug="acme")
+            b = WorkspaceFactory(name="Globex", slug="globex")
+            a_admin, a_editor = _people(a)
+            b_admin, b_editor = _people(b)
+            a_values = _values(a, b, a_admin, a_editor, settings, tmp_path)
+            b_values = _values(b, a, b_admin, b_editor, settings, tmp_path)
+            ui = Client()
+            ui.force_login(a_admin)
+            api_session = APIClient()
+            api_session.force_login(a_admin)
+            _token, raw = api_token_create(workspace=a, user=a_admin, name="swap", access="write")
+            api_token = APIClient()
+            api_token.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+            world = Swap(a, b, a_values, b_values, ui, api_session, api_token, Client())
+            # Prepared once: planning the two statements' hundred parts costs more than running
+            # them, and they run after every request that writes.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql.SQL("PREPARE id_swap_rows(bigint) AS {}").format(_checksum_statement())
+                )
+                cursor.execute(sql.SQL("PREPARE id_swap_links AS {}").format(_links_statement()))
+            world.b_rows = world.checksums()
+            world.links_before = world.links()
+            yield world
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            with connection.cursor() as cursor:
+                cursor.execute("DEALLOCATE ALL")
+
+
+# --- the checks' own ground --------------------------------------------------------------------
+def test_the_checksum_covers_every_table_with_a_workspace_and_b_fills_them(swap):
+    owned = {model._meta.db_table for model in workspace_owned_models()}
+    assert owned == _tables_with_workspace_id()
+    assert set(swap.b_rows) == owned | {"workspaces_workspace", "accounts_user"}
+    filled = {table for table, (count, _digest) in swap.b_rows.items() if count}
+    assert len(filled) >= 40, sorted(set(swap.b_rows) - filled)
+    assert swap.links_before == {}, "the two worlds are already linked"
+
+
+def test_child_tables_all_carry_a_workspace():
+    """Rows reached only through a tenant-owned parent would escape the checksum: none exist."""
+    owned = set(workspace_owned_models())
+    from django.apps import apps
+
+    children = [
+        model._meta.label
+        for model in apps.get_models(include_auto_created=True)
+        if model not in owned
+        and model is not Workspace
+        and any(f.is_relation and f.related_model in owned for f in model._meta.concrete_fields)
+    ]
+    assert children == []
+
+
+def test_every_route_argument_has_a_value_in_both_workspaces(swap):
+    missing = {
+        (r.template, p)
+        for r in SWAP_ROUTES
+        for p in _object_arguments(r)
+        if _key(r, p) not in swap.a_values or _key(r, p) not in swap.b_values
+    }
+    assert missing == set()
+    same = {p for r in SWAP_ROUTES for p in _object_arguments(r)}
+    assert {p for p in same if swap.a_values[p] == swap.b_values[p]} == set()
+
+
+# --- ids in the URL --------------------------------------------------------------------------
+def _swapped_sets(route: Route) -> list[tuple[str, ...]]:
+    names = _object_arguments(route)
+    sets = [(name,) for name in names]
+    if len(names) > 1:
+        sets.append(tuple(names))
+    return sets
+
+
+def _api_body(route: Route, method: str, values: dict[str, Any]) -> dict[str, Any] | None:
+    schema = _operation(route, method)
+    if schema is None or "requestBody" not in schema:
+        return None
+    body_schema = _resolve(next(iter(schema["requestBody"]["content"].values()))["schema"])
+    required = set(body_schema.get("required", []))
+    # A PATCH body's schema requires nothing; send what the view's serializer itself requires.
+    serializer = getattr(route.callback.cls, "InputSerializer", None)
+    if method == "patch" and serializer is not None:
+        required |= {name for name, f in serializer().fields.items() if f.required}
+    return {
+        name: _example(name, prop, route.template, values)
+        for name, prop in body_schema.get("properties", {}).items()
+        if name in required and not _resolve(prop).get("readOnly")
+    }
+
+
+def _body(route: Route, method: str, values: dict[str, Any]) -> dict[str, Any] | None:
+    if method in {"get", "delete"}:
+        return None
+    if route.is_api:
+        return _api_body(route, method, values)
+    return FORM_FIELDS | {k: v for k, v in values.items() if k.endswith("_id")}
+
+
+@pytest.mark.parametrize("route", SWAP_ROUTES, ids=lambda r: r.template)
+def test_another_workspaces_id_in_the_url_is_404(route, swap):
+    a_values = _token_values(route, swap.a_values)
+    own = {p: a_values[_key(route, p)] for p in route.parameters}
+    found = []
+    for principal, client in swap.clients(route):
+        for method in route.methods:
+            body = _body(route, method, swap.a_values)
+            baseline = swap.request(client, method, route.url(own), body)
+            if baseline.status == 405:
+                continue  # the view takes no such method, whatever the ids
+            if baseline.status == 404 or baseline.problems():
+                found.append((principal, method, "A's own", baseline.status, baseline.problems()))
+                continue
+            for names in _swapped_sets(route):
+                url = route.url(own | {p: swap.b_values[_key(route, p)] for p in names})
+                outcome = swap.request(client, method, url, body)
+                if outcome.status == 404 and not outcome.problems():
+                    continue
+                if set(names) <= IDEMPOTENT.get(route.template, set()) and not outcome.problems():
+                    nowhere = swap.request(
+                        client, method, route.url(own | dict.fromkeys(names, MISSING)), body
+                    )
+                    if (outcome.status, outcome.location) == (nowhere.status, nowhere.location):
+                        continue
+                found.append(
+                    (
+                        principal,
+                        method,
+                        names,
+                        outcome.status,
+                        outcome.problems(),
+                        outcome.text[:300],
+                    )
+                )
+    assert found == [], "\n".join(map(str, found))
+
+
+# --- ids in bodies and query strings --------------------------------------------------------
+def _operation(route: Route, method: str) -> dict[str, Any] | None:
+    path = re.sub(r"<(?:[^>:]+:)?([^>]+)>", r"{\1}", route.template)
+    return _openapi()[0].get(path, {}).get(method)
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = _openapi()[1][schema["$ref"].rsplit("/", 1)[-1]]
+    for key in ("allOf", "oneOf", "anyOf"):
+        if key in schema:
+            options = [_resolve(s) for s in schema[key] if s.get("type") != "null"]
+            return {**schema, **options[0]} if options else schema
+    return schema
+
+
+def _example(name: str, prop: dict[str, Any], path: str, values: dict[str, Any]) -> Any:
+    prop = _resolve(prop)
+    reference = _reference(path, name)
+    if reference is not None:
+        value = values[reference]
+        return [value] if prop.get("type") == "array" else value
+    if "enum" in prop:
+        return next(v for v in prop["enum"] if v not in (None, ""))
+    kind, shape = prop.get("type"), prop.get("format")
+    if kind == "string":
+        return {
+            "date": "2026-12-01",
+            "date-time": "2026-12-01T10:00:00Z",
+            "email": "swapped@example.com",
+            "uri": "https://example.com/swapped",
+        }.get(shape, "Swapped")
+    if kind in {"integer", "number"}:
+        return prop.get("minimum", 1)
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        return []
+    if kind == "object":
+        return {}
+    return None
+
+
+@functools.cache
+def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return schema["paths"], schema["components"]["schemas"]
+
+
+def _reference(path: str, name: str) -> str | None:
+    """The world key of the object a body field or query parameter names, or None."""
+    bare = name.removesuffix("_ids").removesuffix("_id")
+    for (fragment, field_name), key in REFERENCE_IN_PATH.items():
+        if field_name == name and fragment in path:
+            return key
+    return REFERENCE.get(name, REFERENCE.get(bare))
+
+
+# Body fields and query parameters that name an object, by name (`tag`, `tag_id`, `tag_ids`).
+REFERENCE = {
+    "company": "company_id",
+    "customer": "customer_id",
+    "participant": "customer_id",
+    "tag": "tag_id",
+    "feedback": "feedback_id",
+    "highlight": "highlight_id",
+    "insight": "insight_id",
+    "item": "item_id",
+    "after_item": "item_id",
+    "before_item": "item_id",
+    "owner": "user_id",
+    "area": "area_id",
+    "release": "release_id",
+    "roadmap": "roadmap_id",
+    "column": "column_id",
+    "move_to": "column_id",
+    "template": "template_id",
+    "stakeholder": "stakeholder_id",
+    "score_formula": "formula_id",
+}
+# The same name meaning another kind in one place: (fragment of the path, name) -> key.
+REFERENCE_IN_PATH = {
+    ("/comments/", "parent_id"): "comment_id",
+    ("/items/", "parent_id"): "item_id",
+    ("/items/", "parent"): "item_id",
+    ("/items/{item_id}/merge/", "into"): "item_id",
+    ("/tags/{tag_id}/merge/", "into"): "tag_id",
+    ("/follows/", "target_id"): "item_id",
+}
+# Integer fields and parameters that are no reference.
+NOT_REFERENCES = {"page_size", "send_hour", "version", "position", "start", "end", "min_customers"}
