@@ -15,7 +15,9 @@ least principal that may send it. A method not listed answers 405. Principals, w
   token is the credential, a session adds nothing;
 - USER: any signed-in person, no workspace in play;
 - VIEWER < EDITOR < ADMIN: members of the workspace in the URL with at least that role;
-- OWNER: the object's creator, or an admin of its workspace (tokens, saved views, comments).
+- OWNER: the object's creator, or an admin of its workspace (tokens, saved views, comments);
+- OWNER_OR_EDITOR: the object's creator, or an editor (resolving a comment thread);
+- REVIEWER: one of the document's reviewers, whatever their role (a verdict).
 
 API tokens act as their member, and need the access TOKEN_ACCESS names for the method: a
 read-only token reads, a read-write token also writes. Tokens open API routes only; pages need
@@ -38,6 +40,8 @@ VIEWER = "viewer"
 EDITOR = "editor"
 ADMIN = "admin"
 OWNER = "owner"
+OWNER_OR_EDITOR = "owner or editor"
+REVIEWER = "reviewer"
 
 READ = "read"
 WRITE = "write"
@@ -78,6 +82,7 @@ PAGES: Mapping[str, Rule] = {
     # Settings: members and personal tokens are everyone's; the rest is the admins'.
     "settings/": ADMIN_FORM,
     "settings/members/": SHOW,
+    "settings/security/": ADMIN_FORM,
     "settings/members/<member_id>/role/": ADMIN_ACTION,
     "settings/members/<member_id>/remove/": ADMIN_ACTION,
     "settings/leave/": {"POST": VIEWER},
@@ -256,12 +261,12 @@ PAGES: Mapping[str, Rule] = {
     "docs/<document_id>/history/<number>/diff/<other_number>/": SHOW,
     "docs/<document_id>/history/<number>/restore/": ACTION,
     "docs/<document_id>/review/": SHOW,
-    "docs/<document_id>/review/verdict/": COMMENT,
+    "docs/<document_id>/review/verdict/": {"POST": REVIEWER},
     "docs/<document_id>/reviewers/add/": ACTION,
     "docs/<document_id>/reviewers/<reviewer_id>/remove/": ACTION,
     "docs/<document_id>/comments/add/": COMMENT,
-    "docs/<document_id>/comments/<comment_id>/resolve/": COMMENT,
-    "docs/<document_id>/comments/<comment_id>/reopen/": COMMENT,
+    "docs/<document_id>/comments/<comment_id>/resolve/": {"POST": OWNER_OR_EDITOR},
+    "docs/<document_id>/comments/<comment_id>/reopen/": {"POST": OWNER_OR_EDITOR},
     "docs/<document_id>/comments/<comment_id>/delete/": OWN,
     "docs/release-notes/new/<release_id>/": ACTION,
     "docs/changelog/": ADMIN_FORM,
@@ -361,12 +366,21 @@ API: Mapping[str, Rule] = {
 OTHER: Mapping[str, Rule] = {
     "/": {"GET": USER},
     "/health/": {"GET": ANYONE},
-    "/accounts/login/": {"GET": ANYONE, "POST": ANYONE},
+    # Django's form views take PUT as POST; the reset link page checks the link first, and
+    # answers any method with the invalid-link page or the redirect to its form.
+    "/accounts/login/": {"GET": ANYONE, "POST": ANYONE, "PUT": ANYONE},
+    "/accounts/login/two-factor/": {"GET": ANYONE, "POST": ANYONE},
     "/accounts/logout/": {"POST": ANYONE},
-    "/accounts/password-reset/": {"GET": ANYONE, "POST": ANYONE},
+    "/accounts/password-reset/": {"GET": ANYONE, "POST": ANYONE, "PUT": ANYONE},
     "/accounts/password-reset/sent/": {"GET": ANYONE},
-    "/accounts/reset/<uidb64>/<token>/": {"GET": ANYONE, "POST": ANYONE},
+    "/accounts/reset/<uidb64>/<token>/": dict.fromkeys(
+        ("GET", "POST", "PUT", "PATCH", "DELETE"), ANYONE
+    ),
     "/accounts/reset/done/": {"GET": ANYONE},
+    "/accounts/two-factor/": {"GET": USER, "POST": USER},
+    # Opened (GET), the two forms' addresses send to the page they are on.
+    "/accounts/two-factor/recovery-codes/": {"GET": USER, "POST": USER},
+    "/accounts/two-factor/disable/": {"GET": USER, "POST": USER},
     "/workspaces/new/": {"GET": USER, "POST": USER},
     # The invitation's token is the credential; accepting it needs an account (made here).
     "/invitations/<token>/": {"GET": ANYONE, "POST": ANYONE},
