@@ -29,6 +29,9 @@ from pmhub.workspaces.models import Workspace
 from roadmap import objectives as okr
 from roadmap.models import DESCRIPTION_MAX_CHARS, KeyResult, KeyResultValue, Objective
 
+# The positions' column (PositiveIntegerField) is a PostgreSQL integer; beyond it, a 400.
+POSITION_MAX = 2**31 - 1
+
 
 # --- output ------------------------------------------------------------------------------------
 @extend_schema_serializer(component_name="KeyResult")
@@ -125,7 +128,7 @@ class _ObjectiveFields(serializers.Serializer):
     )
     start_date = serializers.DateField(required=False, allow_null=True)
     end_date = serializers.DateField(required=False, allow_null=True)
-    position = serializers.IntegerField(required=False, min_value=0)
+    position = serializers.IntegerField(required=False, min_value=0, max_value=POSITION_MAX)
 
 
 class ObjectiveListCreateApi(WorkspaceApiView):
@@ -230,7 +233,7 @@ class _KeyResultFields(serializers.Serializer):
     unit = serializers.CharField(max_length=okr.UNIT_MAX_CHARS, required=False, allow_blank=True)
     baseline = serializers.FloatField(required=False, default=0)
     target = serializers.FloatField(help_text="Must differ from the baseline.")
-    position = serializers.IntegerField(required=False, min_value=0)
+    position = serializers.IntegerField(required=False, min_value=0, max_value=POSITION_MAX)
 
 
 class KeyResultCreateApi(WorkspaceApiView):
