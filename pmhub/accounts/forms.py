@@ -72,3 +72,42 @@ class ApiTokenForm(forms.Form):
     access = forms.ChoiceField(
         choices=ApiToken.Access.choices, initial=ApiToken.Access.READ, widget=forms.RadioSelect
     )
+
+
+def _code_input(**attrs: Any) -> forms.TextInput:
+    return forms.TextInput(
+        attrs={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "placeholder": "123456",
+            **attrs,
+        }
+    )
+
+
+class TwoFactorSetupForm(forms.Form):
+    """The first code from the app being set up, which proves it holds the key."""
+
+    code = forms.CharField(
+        max_length=12, label="Code from the app", widget=_code_input(inputmode="numeric")
+    )
+
+
+class TwoFactorLoginForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label="Authentication code",
+        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        widget=_code_input(autofocus=True),
+    )
+
+
+class TwoFactorConfirmForm(forms.Form):
+    """Who is at the keyboard, asked again before the second factor changes."""
+
+    password_or_code = forms.CharField(
+        max_length=128,
+        label="Password or authentication code",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -37,6 +37,9 @@ class User(AbstractBaseUser):
     name = models.CharField(max_length=120, blank=True)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set while an authenticator app is required at login (see TwoFactor). Kept on the user row,
+    # which every request reads anyway, so that workspaces requiring it check it for free.
+    two_factor_enabled_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -58,6 +61,45 @@ class User(AbstractBaseUser):
     def initials(self) -> str:
         parts = self.display_name.split()
         return "".join(part[0] for part in parts[:2]).upper() or "?"
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.two_factor_enabled_at is not None
+
+
+class TwoFactor(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238): the shared key, sealed (pmhub.accounts.
+    sealing), and the last time step accepted, so that no code is accepted twice.
+
+    The row exists from the start of the setup; the user's `two_factor_enabled_at` says whether
+    it is in force."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="two_factor"
+    )
+    sealed_secret = models.TextField()
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Two-factor of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One single-use code for when the phone is lost. Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery code {self.id} of {self.user_id}"
 
 
 class ApiToken(WorkspaceOwnedModel):

@@ -23,6 +23,12 @@ class WorkspaceRenameForm(forms.Form):
     name = forms.CharField(max_length=80)
 
 
+class TwoFactorRequirementForm(forms.Form):
+    two_factor_required = forms.BooleanField(
+        required=False, label="Require two-factor authentication"
+    )
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(
         max_length=254, widget=forms.EmailInput(attrs={"placeholder": "colleague@company.com"})

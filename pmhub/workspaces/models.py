@@ -30,6 +30,9 @@ class Workspace(models.Model):
     slug = models.CharField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Members without two-factor authentication are sent to set it up before any page; kept on
+    # the row read with every membership, so the check costs no query.
+    two_factor_required = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["name"]

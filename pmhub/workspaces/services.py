@@ -73,6 +73,29 @@ def workspace_update(*, workspace: Workspace, actor: User, name: str) -> Workspa
     return workspace
 
 
+@transaction.atomic
+def workspace_two_factor_require(*, workspace: Workspace, actor: User, required: bool) -> Workspace:
+    """Require two-factor authentication of every member (or stop requiring it). Only an admin
+    who has it on can turn it on, so that nobody locks themselves out by the switch."""
+    if required and not actor.has_two_factor:
+        raise ApplicationError(
+            "Turn on two-factor authentication for your own account first, then require it."
+        )
+    workspace = Workspace.objects.select_for_update().get(id=workspace.id)
+    old = workspace.two_factor_required
+    if old != required:
+        workspace.two_factor_required = required
+        workspace.save(update_fields=["two_factor_required"])
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action="workspace.two_factor_required" if required else "workspace.two_factor_optional",
+            target=workspace,
+            changes={"two_factor_required": [old, required]},
+        )
+    return workspace
+
+
 def _lock_admins(workspace: Workspace) -> None:
     # Two admins demoting each other at once must not leave the workspace without one.
     list(

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.workspace_home, name="home"),
     path("settings/", views.settings_general, name="settings"),
     path("settings/members/", views.settings_members, name="members"),
+    path("settings/security/", views.settings_security, name="security"),
     path("settings/members/<int:member_id>/role/", views.member_role_view, name="member-role"),
     path(
         "settings/members/<int:member_id>/remove/", views.member_remove_view, name="member-remove"

@@ -22,6 +22,7 @@ from pmhub.workspaces.forms import (
     AuditFilterForm,
     InvitationForm,
     RoleForm,
+    TwoFactorRequirementForm,
     WorkspaceCreateForm,
     WorkspaceRenameForm,
 )
@@ -47,6 +48,7 @@ from pmhub.workspaces.services import (
     membership_remove,
     membership_role_change,
     workspace_create,
+    workspace_two_factor_require,
     workspace_update,
 )
 
@@ -100,6 +102,45 @@ def settings_general(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Workspace renamed.")
             return redirect("workspaces:settings", workspace_slug=workspace.slug)
     return render(request, "workspaces/settings_general.html", {"form": form, "tab": "general"})
+
+
+@workspace_view(roles={"POST": Role.ADMIN})
+@require_http_methods(["GET", "POST"])
+def settings_security(request: HttpRequest) -> HttpResponse:
+    """Whether the workspace requires two-factor authentication; admins switch it, and see who
+    has not turned it on yet."""
+    workspace = request.workspace
+    form = TwoFactorRequirementForm(
+        request.POST or None, initial={"two_factor_required": workspace.two_factor_required}
+    )
+    if request.method == "POST" and form.is_valid():
+        required = form.cleaned_data["two_factor_required"]
+        try:
+            workspace_two_factor_require(workspace=workspace, actor=request.user, required=required)
+        except ApplicationError as exc:
+            form_add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                "Two-factor authentication is now required."
+                if required
+                else "Two-factor authentication is now optional.",
+            )
+            return redirect("workspaces:security", workspace_slug=workspace.slug)
+    is_admin = request.membership.role == Role.ADMIN
+    members = list(membership_list(workspace=workspace)) if is_admin else []
+    context = {
+        "tab": "security",
+        "form": form,
+        "without_two_factor": [m for m in members if not m.user.has_two_factor],
+        "member_count": len(members),
+    }
+    return render(
+        request,
+        "workspaces/settings_security.html",
+        context,
+        status=400 if form.errors else 200,
+    )
 
 
 def _members_page(

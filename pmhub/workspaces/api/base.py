@@ -7,15 +7,32 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.urls import reverse
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from pmhub.accounts.models import ApiToken
 from pmhub.core.access import USER, WORKSPACE
+from pmhub.core.exceptions import ApplicationError
 from pmhub.workspaces.models import Membership, Workspace
 from pmhub.workspaces.roles import SAFE_METHODS, Role, role_allows, role_required_for
 from pmhub.workspaces.selectors import membership_get_for_user
+
+
+class TwoFactorRequired(ApplicationError):
+    status_code = 403
+
+
+def two_factor_required_error(*, by_token: bool) -> TwoFactorRequired:
+    """The 403 for a person without two-factor in a workspace that requires it. A token is
+    refused too: it acts as its owner, who has to meet the workspace's rule like everyone."""
+    whose = "this token's owner has" if by_token else "you have"
+    return TwoFactorRequired(
+        f"This workspace requires two-factor authentication, which {whose} not turned on. "
+        "Turn it on under Account › Two-factor authentication.",
+        extra={"setup_url": reverse("accounts:two-factor")},
+    )
 
 
 class UserApiView(APIView):
@@ -29,7 +46,8 @@ class WorkspaceApiView(APIView):
 
     `initial()` resolves the workspace once (from the path, checked against the token's own
     workspace) and sets `self.workspace` and `self.membership`. Non-members and tokens of other
-    workspaces get 404; members whose role (or read-only token) does not allow the method get 403.
+    workspaces get 404; members whose role (or read-only token) does not allow the method get 403,
+    and so do members without two-factor authentication in a workspace that requires it.
     Subclasses read rows through `get_workspace_queryset(workspace)`, never get_queryset().
     """
 
@@ -69,6 +87,10 @@ class WorkspaceApiView(APIView):
             )
         if membership is None:
             raise Http404
+        # Both rows were read already: the workspace with the membership, the user with the
+        # session or the token.
+        if membership.workspace.two_factor_required and not request.user.has_two_factor:
+            raise two_factor_required_error(by_token=token is not None)
         method = (request.method or "GET").upper()
         if (
             token is not None
