@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection, transaction
@@ -26,14 +27,16 @@ from django.test import Client, override_settings
 from psycopg import sql
 from rest_framework.test import APIClient
 
-from backlog.services import product_area_create
+from backlog.services import item_create, product_area_create
+from discovery.services import tag_create
 from pmhub.accounts.models import User
 from pmhub.accounts.services import api_token_create
 from pmhub.core.access import PUBLIC, access_of
 from pmhub.workspaces.export import workspace_owned_models
 from pmhub.workspaces.models import Membership, Workspace
 from pmhub.workspaces.roles import Role
-from roadmap.services import roadmap_create
+from roadmap.models import Roadmap, RoadmapColumn
+from roadmap.services import placement_add, roadmap_create
 from tests.factories import MembershipFactory, WorkspaceFactory
 from tests.test_tenancy_crawler import Route, _token_values, all_routes, world_values
 
@@ -304,7 +307,26 @@ def _values(workspace, other, admin, editor, settings, tmp_path) -> dict[str, An
     values = world_values(workspace, other, admin, editor, settings, tmp_path)
     area = product_area_create(workspace=workspace, actor=editor, name="Exports")
     timeline = roadmap_create(workspace=workspace, actor=editor, name="Dates", kind="timeline")
-    return {**values, "area_id": area.id, "user_id": editor.id, "timeline_id": timeline.id}
+    columns = RoadmapColumn.objects.for_workspace(workspace).filter(roadmap_id=values["roadmap_id"])
+    column_ids = list(columns.order_by("position").values_list("id", flat=True))
+    second = item_create(workspace=workspace, actor=editor, title="Single sign-on")
+    placement_add(
+        workspace=workspace,
+        actor=editor,
+        roadmap=Roadmap.objects.for_workspace(workspace).get(id=values["roadmap_id"]),
+        item=second,
+        column_id=values["column_id"],
+    )
+    return {
+        **values,
+        "second_item_id": second.id,
+        "second_tag_id": tag_create(workspace=workspace, actor=editor, name="Billing").id,
+        "second_column_id": column_ids[1],
+        "column_ids": column_ids,
+        "area_id": area.id,
+        "user_id": editor.id,
+        "timeline_id": timeline.id,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -544,13 +566,129 @@ REFERENCE = {
     "score_formula": "formula_id",
 }
 # The same name meaning another kind in one place: (fragment of the path, name) -> key.
+# The first match wins. A second object of the kind where the first is the URL's own.
 REFERENCE_IN_PATH = {
     ("/comments/", "parent_id"): "comment_id",
+    ("/items/{item_id}/", "parent_id"): "second_item_id",
     ("/items/", "parent_id"): "item_id",
     ("/items/", "parent"): "item_id",
-    ("/items/{item_id}/merge/", "into"): "item_id",
-    ("/tags/{tag_id}/merge/", "into"): "tag_id",
+    ("/items/{item_id}/merge/", "into"): "second_item_id",
+    ("/tags/{tag_id}/merge/", "into"): "second_tag_id",
+    ("/placements/{item_id}/", "after_item_id"): "second_item_id",
+    ("/placements/{item_id}/", "before_item_id"): "second_item_id",
+    ("/columns/{column_id}/", "move_to"): "second_column_id",
     ("/follows/", "target_id"): "item_id",
 }
 # Integer fields and parameters that are no reference.
 NOT_REFERENCES = {"page_size", "send_hour", "version", "position", "start", "end", "min_customers"}
+# Lists whose every member the request needs (a roadmap's columns, in their new order).
+LIST_VALUES = {"column_ids": "column_ids"}
+# Fields a body needs besides the required ones for the reference under test to mean anything.
+BODY_EXTRA = {
+    ("/follows/", "post"): {"kind": "item"},
+    ("/customers/", "post"): {"name": "Swapped"},
+    ("/documents/", "post"): {"kind": "prd"},
+}
+
+
+def _openapi_path(template: str) -> str:
+    return re.sub(r"<(?:[^>:]+:)?([^>]+)>", r"{\1}", template)
+
+
+ROUTE_OF_PATH = {_openapi_path(r.template): r for r in all_routes() if r.is_api}
+
+
+def _is_integer(schema: dict[str, Any]) -> bool:
+    schema = _resolve(schema)
+    if schema.get("type") == "array":
+        return _is_integer(schema.get("items", {}))
+    return schema.get("type") == "integer"
+
+
+def _fields(operation: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(where, name, schema) of each query parameter and body property of an operation."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "query":
+            yield "query", parameter["name"], parameter["schema"]
+    if "requestBody" in operation:
+        body = _resolve(next(iter(operation["requestBody"]["content"].values()))["schema"])
+        for name, prop in body.get("properties", {}).items():
+            yield "body", name, prop
+
+
+@dataclass(frozen=True)
+class FieldCase:
+    path: str
+    method: str
+    where: str
+    name: str
+    key: str
+    is_list: bool
+
+    def __str__(self) -> str:
+        return f"{self.method.upper()} {self.path} {self.where}:{self.name}"
+
+
+def _api_cases() -> list[FieldCase]:
+    return [
+        FieldCase(path, method, where, name, key, _resolve(schema).get("type") == "array")
+        for path, operations in _openapi()[0].items()
+        for method, operation in operations.items()
+        for where, name, schema in _fields(operation)
+        if (key := _reference(path, name)) is not None
+    ]
+
+
+def test_every_integer_field_of_the_api_is_a_known_reference_or_not_one():
+    unknown = {
+        f"{method.upper()} {path} {where}:{name}"
+        for path, operations in _openapi()[0].items()
+        for method, operation in operations.items()
+        for where, name, schema in _fields(operation)
+        if _is_integer(schema) and _reference(path, name) is None and name not in NOT_REFERENCES
+    }
+    assert unknown == set(), "say which object these name (REFERENCE) or that none (NOT_...)"
+
+
+def _normal(text: str, ids: list[int]) -> str:
+    for value in ids:
+        text = re.sub(rf"\b{value}\b", "<id>", text)
+    return text
+
+
+def _as_sent(case: FieldCase, values: dict[str, Any], value: int) -> Any:
+    """`value` in the shape the field takes: a list's first member replaced, for a list."""
+    if not case.is_list:
+        return value
+    members = list(values.get(LIST_VALUES.get(case.name, ""), [values[case.key]]))
+    return [value, *members[1:]]
+
+
+@pytest.mark.parametrize("case", _api_cases(), ids=str)
+def test_another_workspaces_id_in_an_api_body_or_query_is_refused(case, swap):
+    route = ROUTE_OF_PATH[case.path]
+    url = route.url({p: swap.a_values[_key(route, p)] for p in route.parameters})
+    body = _api_body(route, case.method, swap.a_values) or {}
+    for (fragment, method), extra in BODY_EXTRA.items():
+        if fragment in case.path and method == case.method:
+            body |= extra
+
+    def send(value: int) -> Outcome:
+        sent = _as_sent(case, swap.a_values, value)
+        if case.where == "query":
+            query = urlencode({case.name: sent}, doseq=True)
+            return swap.request(swap.api_token, case.method, f"{url}?{query}")
+        return swap.request(swap.api_token, case.method, url, body | {case.name: sent})
+
+    own = send(swap.a_values[case.key])
+    assert own.status < 400, ("A's own id", own.status, own.text[:300])
+    assert own.problems() == []
+    theirs = send(swap.b_values[case.key])
+    nowhere = send(MISSING)
+    assert theirs.problems() == []
+    assert theirs.status in ({200, 400, 404} if case.where == "query" else {400, 404}), (
+        theirs.status,
+        theirs.text[:300],
+    )
+    assert theirs.status == nowhere.status
+    assert _normal(theirs.text, [swap.b_values[case.key]]) == _normal(nowhere.text, [MISSING])
