@@ -268,6 +268,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # end meanwhile (Celery 6 would cancel it by default).
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Celery's consumer, but one that survives a kombu error while closing a lost Redis connection.
+CELERY_WORKER_CONSUMER = "pmhub.core.worker:Consumer"
 # A task that is not acknowledged within this window is handed to another worker; it must exceed
 # the longest time limit so that acks_late does not run slow tasks twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
