@@ -86,11 +86,13 @@ def two_factor_setup(*, user: User) -> Setup:
         raise ApplicationError("Two-factor authentication is already on.")
     secret = _secret_pending(user)
     uri = totp.provisioning_uri(secret, account=user.email, issuer=ISSUER)
+    # A viewBox and no size: the stylesheet sizes it. Dark on white in either theme, as scanners
+    # expect.
     svg = segno.make(uri, error="m").svg_inline(
-        scale=4,
         border=4,
         dark="#111111",
         light="#ffffff",
+        omitsize=True,
         title="QR code for your app",
         svgclass="qr",
     )
@@ -219,6 +221,13 @@ def recovery_codes_regenerate(*, user: User, password_or_code: str, address: str
     return _recovery_codes_issue(user)
 
 
+def _two_factor_remove(user: User) -> None:
+    TwoFactor.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    user.two_factor_enabled_at = None
+    user.save(update_fields=["two_factor_enabled_at"])
+
+
 @transaction.atomic
 def two_factor_disable(*, user: User, password_or_code: str, address: str) -> User:
     """Turn two-factor off: the key and the recovery codes are deleted."""
@@ -226,12 +235,21 @@ def two_factor_disable(*, user: User, password_or_code: str, address: str) -> Us
     if not user.has_two_factor:
         raise ApplicationError("Two-factor authentication is already off.")
     _confirm(user, password_or_code, address)
-    TwoFactor.objects.filter(user=user).delete()
-    RecoveryCode.objects.filter(user=user).delete()
-    user.two_factor_enabled_at = None
-    user.save(update_fields=["two_factor_enabled_at"])
+    _two_factor_remove(user)
     log.info("two-factor disabled: user=%s", user.pk)
     return user
+
+
+@transaction.atomic
+def two_factor_reset(*, user: User) -> bool:
+    """Turn two-factor off for someone who lost their phone and their recovery codes: what an
+    operator runs (manage.py two_factor_reset), having checked who is asking by other means.
+    The password logs them in again; True if two-factor was on."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    was_on = user.has_two_factor
+    _two_factor_remove(user)
+    log.warning("two-factor reset by an operator: user=%s was_on=%s", user.pk, was_on)
+    return was_on
 
 
 def recovery_codes_left(*, user: User) -> int:

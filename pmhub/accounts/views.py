@@ -132,19 +132,25 @@ def login_two_factor(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _next_and_workspace(request: HttpRequest) -> dict[str, Any]:
-    """Where a workspace requiring two-factor sent the person from (`?workspace=&next=`): the
-    workspace, if they are a member and it does require it, and the safe address to return to."""
+def _workspaces_in_play(request: HttpRequest) -> dict[str, Any]:
+    """The person's workspaces as this page speaks of them: the one that sent them here because
+    it requires two-factor (`?workspace=`, if they are a member and it does), the safe address
+    to return to (`?next=`), the ones requiring it, and the one to go back to."""
     next_url = request.GET.get("next") or request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = ""
     slug = request.GET.get("workspace") or request.POST.get("workspace") or ""
-    memberships = membership_list_for_user(user=request.user) if slug else []
-    requiring = [m.workspace for m in memberships if m.workspace.slug == slug]
-    required_by = requiring[0] if requiring and requiring[0].two_factor_required else None
-    return {"next_url": next_url, "required_by": required_by}
+    workspaces = [m.workspace for m in membership_list_for_user(user=request.user)]
+    requiring = [w for w in workspaces if w.two_factor_required]
+    last = request.session.get("last_workspace")
+    return {
+        "next_url": next_url,
+        "required_by": next((w for w in requiring if w.slug == slug), None),
+        "requiring": requiring,
+        "back_to": next((w for w in workspaces if w.slug == (slug or last)), None),
+    }
 
 
 def _security_page(
@@ -156,7 +162,7 @@ def _security_page(
 ) -> HttpResponse:
     user = request.user
     context: dict[str, Any] = {
-        **_next_and_workspace(request),
+        **_workspaces_in_play(request),
         "recovery_codes": recovery_codes or [],
         "setup_form": TwoFactorSetupForm(),
         "regenerate_form": TwoFactorConfirmForm(prefix="regenerate"),
@@ -165,11 +171,6 @@ def _security_page(
     }
     if user.has_two_factor:
         context["codes_left"] = recovery_codes_left(user=user)
-        context["requiring"] = [
-            m.workspace
-            for m in membership_list_for_user(user=user)
-            if m.workspace.two_factor_required
-        ]
     else:
         context["setup"] = two_factor_setup(user=user)
     return render(request, "accounts/two_factor.html", context, status=status)

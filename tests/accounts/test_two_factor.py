@@ -5,6 +5,7 @@ reset that does not skip it), and workspaces that require it, at no query's cost
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import secrets
@@ -13,6 +14,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -652,3 +654,19 @@ def test_a_pm_turns_on_two_factor_and_logs_in_with_a_code(
     expect(page.get_by_text("10 of 10 left")).to_be_visible()
     page.screenshot(path=screenshots / "two-factor-on.png", full_page=True)
     assert console_errors == []
+
+
+@pytest.mark.django_db
+def test_an_operator_turns_it_off_for_someone_who_lost_phone_and_codes(guarded):
+    person, _codes = guarded
+    out = io.StringIO()
+
+    call_command("two_factor_reset", person.email.upper(), stdout=out)
+
+    person.refresh_from_db()
+    assert person.has_two_factor is False
+    assert not RecoveryCode.objects.filter(user=person).exists()
+    assert "was on and is now off" in out.getvalue()
+    assert _password_step(Client(), person.email)["Location"] == "/"
+    with pytest.raises(CommandError):
+        call_command("two_factor_reset", "nobody@example.com")
