@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from celery.contrib.django.task import DjangoTask
 from django.db import InterfaceError, OperationalError
 
 from backlog.models import ScoringJob
 from backlog.scoring import scores_recompute_run, scoring_job_finish
+from pmhub.core.queue import PmhubTask
 from pmhub.workspaces.models import Workspace
 
 
-class ScoresRecomputeTask(DjangoTask):
+class ScoresRecomputeTask(PmhubTask):
     def on_failure(
         self, exc: Exception, task_id: str, args: Any, kwargs: dict[str, Any], einfo: Any
     ) -> None:

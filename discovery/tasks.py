@@ -6,19 +6,20 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from discovery.imports import import_job_fail, import_run
 from discovery.models import ImportJob, TaggingJob
+from discovery.recovery import work_resume
 from discovery.tagging import classifier_train, job_finish, retag_run, tag_items
+from pmhub.core.queue import PmhubTask
 from pmhub.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
 
-class ImportRunTask(DjangoTask):
+class ImportRunTask(PmhubTask):
     def on_failure(
         self, exc: Exception, task_id: str, args: Any, kwargs: dict[str, Any], einfo: Any
     ) -> None:
@@ -108,7 +109,7 @@ def classifier_train_task(*, workspace_id: int, force: bool = False) -> None:
         classifier_train(workspace=workspace, force=force)
 
 
-class TaggingJobTask(DjangoTask):
+class TaggingJobTask(PmhubTask):
     def on_failure(
         self, exc: Exception, task_id: str, args: Any, kwargs: dict[str, Any], einfo: Any
     ) -> None:
@@ -146,3 +147,16 @@ def tagging_job_run_task(*, workspace_id: int, job_id: int) -> None:
         from discovery.themes import themes_run
 
         themes_run(workspace=workspace, job_id=job_id)
+
+
+@shared_task(
+    name="pmhub.discovery.work_resume",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=50,
+    time_limit=60,
+)
+def work_resume_task() -> None:
+    """The watchdog on beat: enqueue again the work PostgreSQL records as unfinished whose task
+    was lost (discovery.recovery). Idempotent: every task it enqueues is."""
+    work_resume()

@@ -8,8 +8,9 @@ from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings.production")
 
-# DjangoTask gives every task delay_on_commit(), the only way this project enqueues work.
-app = Celery("pmhub", task_cls="celery.contrib.django.task:DjangoTask")
+# PmhubTask (a DjangoTask) gives every task delay_on_commit(), the only way this project enqueues
+# work, and logs rather than raises when the broker is unreachable (see pmhub.core.queue).
+app = Celery("pmhub", task_cls="pmhub.core.queue:PmhubTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -28,6 +29,21 @@ app.conf.beat_schedule = {
         "task": "pmhub.digests.digests_sweep",
         "schedule": 120.0,
         "options": {"expires": 110},
+    },
+    # Every 15 seconds (a plain interval): enqueue again the imports, tagging jobs and items to
+    # tag that PostgreSQL records as unfinished but whose tasks were lost, as a Redis restart
+    # loses its queue. Idempotent tasks make a needless re-enqueue harmless.
+    "discovery-work-resume": {
+        "task": "pmhub.discovery.work_resume",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
+    # Every 15 seconds (a plain interval): have due digests sent when some wait (a sender lost
+    # with the queue, or stopped while Redis was down); senders share the work safely.
+    "digests-resume": {
+        "task": "pmhub.digests.digests_resume",
+        "schedule": 15.0,
+        "options": {"expires": 15},
     },
 }
 

@@ -102,6 +102,10 @@ class _Outcome:
     refused: bool = False
 
 
+class MarkersUnavailable(Exception):
+    """Redis, where the sent-markers live, cannot be reached: no batch is sent until it is."""
+
+
 class _Markers:
     """The sent-markers in Redis, through a plain client rather than Django's cache: setting one
     sits on the send line between two messages, and the cache's pickling and key checks cost
@@ -123,7 +127,10 @@ class _Markers:
     def get_many(self, delivery_ids: Sequence[int]) -> dict[int, tuple[str, str, int]]:
         if not delivery_ids:
             return {}
-        values = self.client.mget([self.key(i) for i in delivery_ids])
+        try:
+            values = self.client.mget([self.key(i) for i in delivery_ids])
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise MarkersUnavailable(str(exc)) from exc
         return {
             delivery_id: tuple(json.loads(value))
             for delivery_id, value in zip(delivery_ids, values, strict=True)
@@ -140,6 +147,11 @@ def _markers_store() -> _Markers:
     if not _MARKERS:
         _MARKERS.append(_Markers())
     return _MARKERS[0]
+
+
+# The result of a message the send line did not try: the sent-marker store failed earlier in the
+# batch. Its delivery stays as it was (no attempt counted, no backoff), due for the next sender.
+_UNSENT = (False, "not sent: the sent-marker store (Redis) is unavailable")
 
 
 def _short(error: object) -> str:
@@ -396,13 +408,16 @@ class _SendLine:
 
     def _run(self) -> None:
         smtp = _Smtp()
+        markers_down = False
         try:
             while (sending := self._queue.get()) is not None:
+                if markers_down:
+                    self.results[sending.delivery.id] = _UNSENT
+                    continue
                 failure = smtp.send(sending.message)
                 if failure is None:
                     sending.sent_at = timezone.now()
-                    if not _marker_set(self._markers, sending):
-                        smtp.lost = "the sent-marker store (Redis) is unavailable"
+                    markers_down = not _marker_set(self._markers, sending)
                 self.results[sending.delivery.id] = failure
         except BaseException as exc:  # handed to the caller by finish()
             self._error = exc
@@ -477,6 +492,12 @@ def _sent_outcome(
     sending: _Sending, failure: tuple[bool, str] | None, now: datetime.datetime
 ) -> _Outcome:
     delivery = sending.delivery
+    if failure is _UNSENT:
+        return _Outcome(
+            delivery, Delivery.Status.PENDING, delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at, error=delivery.error,
+            entry_count=delivery.entry_count,
+        )  # fmt: skip
     if failure is None:
         return _Outcome(
             delivery, Delivery.Status.SENT, delivery.attempts + 1,
@@ -621,12 +642,18 @@ def deliveries_send(
     while limit is None or report.claimed < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.claimed)
         moment = now or timezone.now()
-        with transaction.atomic():
-            claimed = _claim(size, moment)
-            if not claimed:
-                break
-            outcomes = _batch_send(claimed, moment)
-            _outcomes_write(outcomes)
+        try:
+            with transaction.atomic():
+                claimed = _claim(size, moment)
+                if not claimed:
+                    break
+                outcomes = _batch_send(claimed, moment)
+                _outcomes_write(outcomes)
+        except MarkersUnavailable as exc:
+            # Read before anything is sent, so the claim rolls back whole; the watchdog
+            # (digests_resume) has these sent once Redis answers again.
+            log.warning("digests: sending stops, the sent-marker store is unavailable: %s", exc)
+            break
         _report_add(report, outcomes)
         if len(claimed) < size:  # the rest is locked by other workers or waiting to retry
             break

@@ -16,6 +16,8 @@ SEND_SOFT_TIME_LIMIT = 9 * 60
 SEND_TIME_LIMIT = 10 * 60
 # A queued send older than a sweep interval is superseded by the next sweep's.
 SEND_EXPIRES = 120
+# The watchdog's sender is superseded by its next run, 15 s later.
+RESUME_EXPIRES = 15
 
 
 def _send_soon() -> None:
@@ -52,6 +54,24 @@ def digests_send_task() -> int:
     if sender.deliveries_waiting():  # stopped by the slice, not by running out of work
         _send_soon()
     return report.sent
+
+
+@shared_task(
+    name="pmhub.digests.digests_resume",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=50,
+    time_limit=60,
+)
+def digests_resume_task() -> bool:
+    """The watchdog on beat: have due deliveries sent when some wait, as after a sender's task
+    was lost with Redis's queue or stopped while Redis was down. Idempotent: senders claim rows
+    with SKIP LOCKED, so one more sender shares the work or finds none; a queued one older than
+    the watchdog's interval expires."""
+    if not sender.deliveries_waiting():
+        return False
+    digests_send_task.apply_async_on_commit(expires=RESUME_EXPIRES)
+    return True
 
 
 @shared_task(
