@@ -88,7 +88,13 @@ TEMPLATES = [
 # https://docs.djangoproject.com/en/5.2/ref/settings/#databases
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A persistent connection that PostgreSQL dropped (a restart) is noticed and reopened at the
+# start of the next request, instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# libpq waits forever for a server that never answers (a host gone, rather than a port
+# refusing): give up after this many seconds, so the request gets a 503 (pmhub.core.unavailable)
+# rather than hanging until gunicorn kills the worker. `?connect_timeout=` in the URL wins.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 # Optional: a streaming replica of that database. API GETs read from it (pmhub.core.routers);
 # pages, writes, transactions and migrations stay on "default".
 DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
@@ -96,6 +102,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     # Its test database is the default one: tests see the same rows on both aliases.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["pmhub.core.routers.ReplicaRouter"]

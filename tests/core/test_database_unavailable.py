@@ -11,10 +11,12 @@ import contextlib
 import io
 import logging
 import socket
+import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
 from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -48,11 +50,12 @@ def logged() -> Iterator[io.StringIO]:
 
 
 @contextlib.contextmanager
-def database_down() -> Iterator[None]:
-    """The default connection, closed and pointed at a port with no server behind it."""
+def database_down(port: int | None = None) -> Iterator[None]:
+    """The default connection, closed and pointed at `port`: by default one with no server."""
     connection.close()
     saved = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
-    connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", _free_port()
+    connection.settings_dict["HOST"] = "127.0.0.1"
+    connection.settings_dict["PORT"] = port or _free_port()
     try:
         yield
     finally:
@@ -133,6 +136,25 @@ def test_a_database_read_in_middleware_is_503_too(workspace, admin, settings, lo
     assert "pmhub can’t reach its database" in page.content.decode()
     assert api.json()["extra"] == {}
     assert len(logged.getvalue().splitlines()) == 2
+
+
+def test_a_server_that_never_answers_is_503_after_the_connect_timeout(workspace, admin):
+    client = _login(admin)
+    limit = settings.DATABASES["default"]["OPTIONS"]["connect_timeout"]
+
+    with socket.socket() as silent:
+        # The kernel accepts the connection; nothing ever reads or answers it, as with a host
+        # that went away behind a load balancer.
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        with database_down(port=silent.getsockname()[1]):
+            started = time.monotonic()
+            response = client.get("/w/acme/backlog/")
+            waited = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert limit == 5
+    assert limit <= waited < limit + 2
 
 
 def test_health_reports_the_database_down():
