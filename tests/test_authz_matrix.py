@@ -17,11 +17,14 @@ An allowed request passed authorization: any 2xx or 3xx but a redirect to the lo
 a 400/409/412/415/422 about the (empty) body. A refused one answers exactly: 302 to the login page
 (anonymous on a page), 401 (anonymous on the API), 404 (outsider, foreign token, forged link;
 a forged digest link whose signature fails is a 400), 403 (a member below the role, a
-read-only token writing). A method the policy does not list answers 405.
+read-only token writing). A method the policy does not list answers 405. A refused request
+writes nothing (but the session and a token's last use), and a GET writes only what GET_WRITES
+lists.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import types
 from collections.abc import Iterator
@@ -29,8 +32,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, reset_queries, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from docs.models import Comment, Reviewer
@@ -86,6 +90,17 @@ OTHER_VALUES = {
     },
 }
 BODIES = {"/w/<workspace_slug>/docs/<document_id>/review/verdict/": {"verdict": "approved"}}
+
+# A refused request writes nothing but this bookkeeping: the session, a token's last use.
+BOOKKEEPING = {"django_session", "accounts_apitoken"}
+# What a GET may write besides (a link in another site can make a browser send one).
+GET_WRITES = {
+    "workspaces_auditevent": "downloading the workspace's export is recorded",
+    "roadmap_sharelink": "a share link counts its views",
+    "digests_digestsettings": "a workspace's digest settings are made when first read",
+    "accounts_twofactor": "opening two-factor setup makes the secret to confirm",
+}
+WRITE = re.compile(r'\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 RUN: dict[str, Any] = {}
 
@@ -183,15 +198,17 @@ def matrix(django_db_setup: None, django_db_blocker: Any, tmp_path_factory) -> I
         transaction.set_rollback(True)
 
 
-def _send(route: Route, url: str, method: str, credentials: dict[str, str]) -> Any:
-    """One request in a savepoint rolled back after it, a streamed body read inside."""
+def _send(route: Route, url: str, method: str, credentials: dict[str, Any]) -> tuple[Any, set]:
+    """One request in a savepoint rolled back after it, a streamed body read inside; with the
+    tables it wrote to."""
     client = APIClient()
     headers = dict(credentials)
     cookie = headers.pop("cookie", None)
     if cookie is not None:
         client.cookies[settings.SESSION_COOKIE_NAME] = cookie.value
     send = getattr(client, method.lower())
-    with transaction.atomic():
+    reset_queries()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         if route.is_api:
             response = send(url, {}, format="json", **headers)
         else:
@@ -201,7 +218,8 @@ def _send(route: Route, url: str, method: str, credentials: dict[str, str]) -> A
             # request_finished, and close_old_connections would close the open transaction).
             b"".join(response.streaming_content)
         transaction.set_rollback(True)
-    return response
+    written = {m[1] for q in queries.captured_queries if (m := WRITE.match(q["sql"]))}
+    return response, written
 
 
 def _url(route: Route, values: dict[str, Any], principal: str) -> str:
@@ -275,7 +293,7 @@ def test_every_route_principal_and_method_answers_as_the_policy_says(matrix):
             url = _url(route, matrix["values"], principal)
             requests += 1
             try:
-                response = _send(route, url, method, matrix["credentials"][principal])
+                response, written = _send(route, url, method, matrix["credentials"][principal])
             except Exception as exc:  # noqa: BLE001 - a crash is a mismatch, reported with the rest
                 mismatches.append(f"{method} {url} as {principal}: raised {exc!r}")
                 continue
@@ -284,6 +302,16 @@ def test_every_route_principal_and_method_answers_as_the_policy_says(matrix):
                 mismatches.append(
                     f"{method} {url} as {principal}: expected {expected}, "
                     f"got {response.status_code} {where}".rstrip()
+                )
+            elif expected != ALLOWED and written - BOOKKEEPING:
+                mismatches.append(
+                    f"{method} {url} as {principal}: refused ({response.status_code}) but wrote "
+                    f"to {sorted(written - BOOKKEEPING)}"
+                )
+            elif method == "GET" and written - BOOKKEEPING - set(GET_WRITES):
+                mismatches.append(
+                    f"GET {url} as {principal}: a read that wrote to "
+                    f"{sorted(written - BOOKKEEPING - set(GET_WRITES))}"
                 )
     RUN.update(requests=requests, seconds=round(time.monotonic() - started, 1))
     print(f"authz matrix: {len(all_routes())} routes, {len(PRINCIPALS)} principals, {RUN}")
