@@ -23,10 +23,15 @@ API tokens act as their member, and need the access TOKEN_ACCESS names for the m
 read-only token reads, a read-write token also writes. Tokens open API routes only; pages need
 a session.
 
+The matrix sends GET, POST, PUT, PATCH and DELETE. HEAD and OPTIONS are left to Django and DRF
+(on the API, OPTIONS needs the role GET needs).
+
 To declare a new route: add one line to the table of its part of the app (a page under
 /w/<workspace_slug>/ to PAGES, an endpoint under /api/v1/workspaces/<workspace_slug>/ to API,
-anything else to OTHER), reusing a shape below when one fits (SHOW, FORM, ACTION ...), then run
-the matrix. H4 adds two-factor routes here the same way.
+anything else to OTHER), reusing a shape below when one fits (SHOW, FORM, ACTION ...), with the
+least principal per method as the product means it, not as the code happens to do it; then run
+`pytest tests/test_authz_matrix.py`. A mismatch is either a bug to fix in the view or a decision
+to change here and in the view together.
 """
 
 from __future__ import annotations
@@ -184,6 +189,8 @@ PAGES: Mapping[str, Rule] = {
     "backlog/matrix/": SHOW,
     "backlog/link/": SHOW,
     "backlog/link/save/": ACTION,
+    # A CSV of the rows a viewer reads anyway (a read-only token lists them too); the export
+    # of the whole workspace, secrets of members included, is the admins' (settings/data/).
     "backlog/export.csv": SHOW,
     "backlog/scoring/": SHOW,
     "backlog/scoring/setup/": ACTION,
