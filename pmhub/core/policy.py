@@ -190,7 +190,7 @@ PAGES: Mapping[str, Rule] = {
     "backlog/link/": SHOW,
     "backlog/link/save/": ACTION,
     # A CSV of the rows a viewer reads anyway (a read-only token lists them too); the export
-    # of the whole workspace, secrets of members included, is the admins' (settings/data/).
+    # of the whole workspace is the admins' (settings/data/).
     "backlog/export.csv": SHOW,
     "backlog/scoring/": SHOW,
     "backlog/scoring/setup/": ACTION,
