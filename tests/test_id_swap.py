@@ -28,7 +28,7 @@ from psycopg import sql
 from rest_framework.test import APIClient
 
 from backlog.services import item_create, product_area_create
-from discovery.services import tag_create
+from discovery.services import FeedbackInput, feedback_create, insight_create, tag_create
 from pmhub.accounts.models import User
 from pmhub.accounts.services import api_token_create
 from pmhub.core.access import PUBLIC, access_of
@@ -273,7 +273,7 @@ class Swap:
                 outcome.status = response.status_code
                 outcome.location = response.get("Location", "")
                 if not response.streaming:
-                    outcome.text = response.content.decode(errors="replace")[:2000]
+                    outcome.text = response.content.decode(errors="replace")
                 if self.writes() == writes:
                     transaction.set_rollback(True)
                     return outcome
@@ -317,8 +317,18 @@ def _values(workspace, other, admin, editor, settings, tmp_path) -> dict[str, An
         item=second,
         column_id=values["column_id"],
     )
+    unplaced = item_create(workspace=workspace, actor=editor, title="Audit log")
+    epic = item_create(workspace=workspace, actor=editor, title="Enterprise", kind="epic")
+    feedback = feedback_create(
+        workspace=workspace, actor=editor, data=FeedbackInput(text="Exports fail again")
+    )
+    insight = insight_create(workspace=workspace, actor=editor, title="Audit matters")
     return {
         **values,
+        "unplaced_item_id": unplaced.id,
+        "epic_id": epic.id,
+        "second_feedback_id": feedback.id,
+        "second_insight_id": insight.id,
         "second_item_id": second.id,
         "second_tag_id": tag_create(workspace=workspace, actor=editor, name="Billing").id,
         "second_column_id": column_ids[1],
@@ -692,3 +702,220 @@ def test_another_workspaces_id_in_an_api_body_or_query_is_refused(case, swap):
     )
     assert theirs.status == nowhere.status
     assert _normal(theirs.text, [swap.b_values[case.key]]) == _normal(nowhere.text, [MISSING])
+
+
+# --- ids in the UI's forms and query strings ------------------------------------------------
+@dataclass(frozen=True)
+class FormCase:
+    """A form field (or a query parameter, for GET) of a UI route that names an object."""
+
+    template: str  # after /w/<workspace_slug>
+    name: str
+    key: str  # the world key of what it names
+    form: str = ""  # "module.Form.field" when a Django form reads it
+    extra: tuple[tuple[str, str], ...] = ()  # other fields, "{key}" for A's value of a key
+    method: str = "post"
+    shape: str = "{}"  # how the id is written in the field
+
+    def __str__(self) -> str:
+        return f"{self.method.upper()} {self.template} {self.name}"
+
+
+def _case(template: str, name: str, key: str, form: str = "", /, **extra: str) -> FormCase:
+    method = extra.pop("method", "post")
+    shape = extra.pop("shape", "{}")
+    return FormCase(template, name, key, form, tuple(extra.items()), method, shape)
+
+
+D, IV = "discovery.forms", "discovery.interview_forms"
+BF, RV = "backlog.forms", "roadmap.views.roadmaps"
+FORM_CASES = [
+    _case("/discovery/", "tag", "tag_id", f"{D}.InboxFilterForm", method="get"),
+    _case("/discovery/", "company", "company_id", f"{D}.InboxFilterForm", method="get"),
+    _case("/discovery/", "customer", "customer_id", f"{D}.InboxFilterForm", method="get"),
+    _case("/discovery/feedback/new/", "customer", "customer_id", f"{D}.FeedbackCreateForm",
+          text="Swapped", source="manual"),
+    _case("/discovery/feedback/bulk/", "feedback_ids", "feedback_id", f"{D}.FeedbackBulkForm",
+          action="archive"),
+    _case("/discovery/feedback/bulk/", "tag_id", "tag_id", f"{D}.FeedbackBulkForm",
+          action="tag", feedback_ids="{feedback_id}"),
+    _case("/discovery/feedback/bulk/", "insight_id", "insight_id", f"{D}.FeedbackBulkForm",
+          action="link", feedback_ids="{feedback_id}"),
+    _case("/discovery/feedback/<feedback_id>/edit/", "customer", "customer_id",
+          f"{IV}.FeedbackEditForm", text="Swapped", received_at="2026-11-01 10:00"),
+    _case("/discovery/feedback/<feedback_id>/link/", "insight_id", "insight_id",
+          f"{IV}.LinkInsightForm"),
+    _case("/discovery/feedback/<feedback_id>/merge/", "into", "second_feedback_id",
+          "discovery.views.feedback.MergeForm"),
+    _case("/discovery/feedback/<feedback_id>/tag/", "tag_id", "second_tag_id", f"{IV}.TagIdForm"),
+    _case("/discovery/highlights/<highlight_id>/tag/", "tag_id", "second_tag_id",
+          f"{IV}.TagIdForm"),
+    _case("/discovery/customers/new/", "company", "company_id", f"{D}.CustomerForm",
+          name="Milton"),
+    _case("/discovery/customers/new/", "company", "company_id", method="get"),
+    _case("/discovery/customers/<customer_id>/edit/", "company", "company_id",
+          f"{D}.CustomerForm", name="Peter"),
+    _case("/discovery/tags/<tag_id>/merge/", "target", "second_tag_id", f"{D}.TagMergeForm"),
+    _case("/discovery/interviews/new/", "participants", "customer_id", f"{IV}.InterviewForm",
+          title="Swapped", transcript="Hello"),
+    _case("/discovery/interviews/<interview_id>/edit/", "participants", "customer_id",
+          f"{IV}.InterviewEditForm", title="Swapped", transcript="Hello", version="1"),
+    _case("/discovery/interviews/<interview_id>/highlights/", "tag_ids", "tag_id",
+          f"{IV}.HighlightForm", start="0", end="5"),
+    _case("/discovery/insights/<insight_id>/evidence/", "feedback_id", "second_feedback_id",
+          f"{IV}.EvidenceAddForm"),
+    _case("/discovery/insights/<insight_id>/evidence/", "highlight_id", "highlight_id",
+          f"{IV}.EvidenceAddForm"),
+    _case("/backlog/items/<item_id>/move/", "after_id", "second_item_id",
+          "backlog.forms.ItemMoveForm"),
+    _case("/backlog/items/<item_id>/move/", "before_id", "second_item_id",
+          "backlog.forms.ItemMoveForm"),
+    _case("/backlog/", "tag", "tag_id", f"{BF}.ItemFilterForm", method="get"),
+    _case("/backlog/", "owner", "user_id", f"{BF}.ItemFilterForm", method="get"),
+    _case("/backlog/", "area", "area_id", f"{BF}.ItemFilterForm", method="get"),
+    _case("/backlog/board/", "tag", "tag_id", method="get"),
+    _case("/backlog/items/new/", "area", "area_id", f"{BF}.ItemCreateForm", title="Swapped",
+          kind="idea"),
+    _case("/backlog/items/<item_id>/edit/", "parent", "epic_id",
+          "backlog.forms.ItemEditForm", title="Swapped", version="1"),
+    _case("/backlog/items/<item_id>/edit/", "owner", "user_id", "backlog.forms.ItemEditForm",
+          title="Swapped", version="1"),
+    _case("/backlog/items/<item_id>/edit/", "area", "area_id", "backlog.forms.ItemEditForm",
+          title="Swapped", version="1"),
+    _case("/backlog/items/<item_id>/parents/", "parent", "second_item_id", method="get"),
+    _case("/backlog/items/<item_id>/importance/", "customer_id", "customer_id",
+          "backlog.forms.ImportanceForm", importance="high"),
+    _case("/backlog/items/<item_id>/evidence/", "insight_id", "second_insight_id",
+          "backlog.forms.EvidenceLinkForm"),
+    _case("/backlog/items/<item_id>/evidence/", "feedback_id", "feedback_id",
+          "backlog.forms.EvidenceLinkForm"),
+    _case("/backlog/link/save/", "item_id", "item_id", feedback_id="{feedback_id}"),
+    _case("/roadmap/roadmaps/<roadmap_id>/", "tag", "tag_id", f"{RV}.RoadmapFilterForm",
+          method="get"),
+    _case("/roadmap/roadmaps/<roadmap_id>/", "owner", "user_id", f"{RV}.RoadmapFilterForm",
+          method="get"),
+    _case("/roadmap/roadmaps/<roadmap_id>/", "area", "area_id", f"{RV}.RoadmapFilterForm",
+          method="get"),
+    _case("/roadmap/roadmaps/new/", "tag", "tag_id", f"{RV}.RoadmapForm", name="Swapped",
+          kind="now_next_later"),
+    _case("/roadmap/roadmaps/new/", "owner", "user_id", f"{RV}.RoadmapForm", name="Swapped",
+          kind="now_next_later"),
+    _case("/roadmap/roadmaps/<roadmap_id>/edit/", "area", "area_id", f"{RV}.RoadmapForm",
+          name="Swapped", kind="now_next_later"),
+    _case("/roadmap/roadmaps/<roadmap_id>/items/add/", "item_id", "unplaced_item_id",
+          "roadmap.views.roadmaps.AddForm", column_id="{column_id}"),
+    _case("/roadmap/roadmaps/<roadmap_id>/items/add/", "column_id", "column_id",
+          "roadmap.views.roadmaps.AddForm", item_id="{unplaced_item_id}"),
+    _case("/roadmap/roadmaps/<roadmap_id>/items/search/", "column_id", "column_id",
+          method="get"),
+    _case("/roadmap/roadmaps/<roadmap_id>/items/<item_id>/move/", "column_id",
+          "second_column_id", "roadmap.views.roadmaps.MoveForm"),
+    _case("/roadmap/roadmaps/<roadmap_id>/items/<item_id>/move/", "after_item_id",
+          "second_item_id", "roadmap.views.roadmaps.MoveForm", column_id="{column_id}"),
+    _case("/roadmap/roadmaps/<roadmap_id>/items/<item_id>/move/", "before_item_id",
+          "second_item_id", "roadmap.views.roadmaps.MoveForm", column_id="{column_id}"),
+    _case("/roadmap/roadmaps/<timeline_id>/items/<item_id>/schedule/", "release_id",
+          "release_id", "roadmap.views.roadmaps.ScheduleForm"),
+    _case("/roadmap/roadmaps/<roadmap_id>/columns/<column_id>/delete/", "move_to",
+          "second_column_id"),
+    _case("/roadmap/releases/<release_id>/items/", "item_id", "item_id"),
+    _case("/roadmap/releases/<release_id>/tasks/", "owner", "user_id",
+          "roadmap.views.releases.LaunchTaskForm", title="Swapped", team="marketing"),
+    _case("/roadmap/releases/<release_id>/tasks/<launch_task_id>/edit/", "owner", "user_id",
+          "roadmap.views.releases.LaunchTaskForm", title="Swapped", team="marketing"),
+    _case("/roadmap/objectives/new/", "owner", "user_id", "roadmap.views.objectives.ObjectiveForm",
+          title="Swapped"),
+    _case("/roadmap/objectives/<objective_id>/edit/", "owner", "user_id",
+          "roadmap.views.objectives.ObjectiveForm", title="Swapped"),
+    _case("/roadmap/objectives/<objective_id>/items/link/", "key_result_id", "key_result_id",
+          item_id="{item_id}"),
+    _case("/roadmap/objectives/<objective_id>/items/link/", "item_id", "item_id",
+          key_result_id="{key_result_id}"),
+    _case("/docs/new/", "template", "template_id", "docs.views.documents.DocumentNewForm",
+          kind="prd", title="Swapped"),
+    _case("/docs/new/", "template", "template_id", method="get", kind="prd"),
+    _case("/docs/<document_id>/details/", "owner", "user_id"),
+    _case("/docs/<document_id>/links/", "target_id", "second_item_id", kind="item"),
+    _case("/docs/<document_id>/links/", "target_id", "insight_id", kind="insight"),
+    _case("/docs/<document_id>/links/", "target_id", "release_id", kind="release"),
+    _case("/docs/<document_id>/reviewers/add/", "user", "user_id"),
+    _case("/docs/<document_id>/comments/add/", "parent", "comment_id", body="Agreed"),
+    _case("/digests/stakeholders/<stakeholder_id>/follows/", "target", "second_item_id",
+          "pmhub.digests.forms.FollowForm", shape="item:{}"),
+    _case("/settings/audit/", "actor", "user_id", "pmhub.workspaces.forms.AuditFilterForm",
+          method="get"),
+]  # fmt: skip
+# Form fields that look like references and are none, or are read by no route.
+FORM_FIELDS_NOT_REFERENCES = {
+    "discovery.views.themes.ThemeAcceptForm.job_id": "a theme job of this workspace, read by"
+    " (workspace, id) in the view; its proposals are a cache entry, not rows",
+    "roadmap.views.objectives.KeyResultForm.target": "a number to reach, not an id",
+    "roadmap.views.roadmaps.RoadmapForm.columns": "the new board's column names, one a line",
+}
+
+
+def _form_classes() -> dict[str, type]:
+    from django import forms
+
+    for route in all_routes():  # import every view module, and the forms they use
+        assert route.callback is not None
+    found: dict[str, type] = {}
+    pending = list(forms.BaseForm.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] in {"discovery", "backlog", "roadmap", "docs", "pmhub"}:
+            found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return found
+
+
+def _looks_like_a_reference(name: str, form_field: Any) -> bool:
+    from django import forms
+
+    if isinstance(form_field, forms.ModelChoiceField):
+        return True
+    bare = name.removesuffix("_ids").removesuffix("_id")
+    plural = bare.removesuffix("s")
+    named = {*REFERENCE, "target", "into", "parent", "actor", "user", "job"}
+    return name.endswith(("_id", "_ids")) or bare in named or plural in named
+
+
+def test_every_form_field_naming_an_object_has_a_case():
+    covered = {case.form + "." + case.name for case in FORM_CASES if case.form}
+    looking = {
+        f"{label}.{name}"
+        for label, cls in _form_classes().items()
+        for name, form_field in cls.base_fields.items()
+        if _looks_like_a_reference(name, form_field)
+    }
+    assert looking - covered - set(FORM_FIELDS_NOT_REFERENCES) == set()
+    assert covered - looking == set()
+
+
+def _errors(page: str) -> list[str]:
+    """The error messages of a page, for a failure's message."""
+    return re.findall(r"errorlist[^>]*>\s*<li>([^<]{1,200})", page)
+
+
+@pytest.mark.parametrize("case", FORM_CASES, ids=str)
+def test_another_workspaces_id_in_a_form_or_query_is_refused(case, swap):
+    a = swap.a_values
+    url = UI.replace("<slug:workspace_slug>", a["workspace_slug"]) + re.sub(
+        r"<(\w+)>", lambda m: str(a[m[1]]), case.template
+    )
+    extra = {name: value.format(**a) for name, value in case.extra}
+
+    def send(value: int) -> Outcome:
+        data = extra | {case.name: case.shape.format(value)}
+        if case.method == "get":
+            return swap.request(swap.ui, "get", f"{url}?{urlencode(data)}")
+        return swap.request(swap.ui, "post", url, data)
+
+    own = send(a[case.key])
+    assert own.status < 400, ("A's own id", own.status, _errors(own.text))
+    assert own.problems() == []
+    theirs = send(swap.b_values[case.key])
+    nowhere = send(MISSING)
+    assert theirs.problems() == []
+    assert theirs.status < 500
+    assert (theirs.status, theirs.location) == (nowhere.status, nowhere.location), theirs.text[:300]
