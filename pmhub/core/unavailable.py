@@ -1,9 +1,9 @@
 """PostgreSQL unreachable (restarting, failing over, down): answer 503 and say so.
 
-Pages get templates/503.html, the API its usual `{"message", "extra"}` error, both with
-Retry-After, and the log gets one line per request instead of a traceback. Persistent
-connections broken by a restart are dropped and reopened by Django itself
-(`CONN_HEALTH_CHECKS`), so the app recovers as soon as the database answers again.
+Pages get templates/503.html; the API, and the pages' scripts that ask for JSON, get the API's
+`{"message", "extra"}` error; both carry Retry-After, and the log gets one line per request
+instead of a traceback. Persistent connections broken by a restart are dropped and reopened by
+Django itself (`CONN_HEALTH_CHECKS`), so the app recovers as soon as the database answers again.
 """
 
 from __future__ import annotations
@@ -54,8 +54,16 @@ def database_is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    # The pages' own scripts ask for JSON (Accept: application/json) and toast its `message`.
+    if request.path.startswith("/api/"):
+        return True
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
 def database_unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
-    """The 503 for `request`: JSON under /api/, the 503 page elsewhere. Logs one line."""
+    """The 503 for `request`: the API's error shape for the API and for scripts asking for
+    JSON, the 503 page otherwise. Logs one line."""
     cause = exc.__cause__ if isinstance(exc, utils.Error) and exc.__cause__ else exc
     reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
     logger.warning(
@@ -66,7 +74,7 @@ def database_unavailable_response(request: HttpRequest, exc: BaseException) -> H
         reason,
     )
     response: HttpResponse
-    if request.path.startswith("/api/"):
+    if _wants_json(request):
         response = JsonResponse({"message": MESSAGE, "extra": {}}, status=503)
     else:
         # No request context: context processors would query the database that is down.

@@ -108,6 +108,19 @@ def test_the_api_is_503_with_the_error_shape(workspace, admin, token_client):
     _assert_no_leak(response.content.decode())
 
 
+def test_a_page_script_asking_for_json_gets_the_error_shape(workspace, admin):
+    client = _login(admin)
+
+    with database_down():
+        response = client.post(
+            "/w/acme/backlog/items/1/move/", {"after_id": 2}, HTTP_ACCEPT="application/json"
+        )
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert response.json()["message"].startswith("The database is unavailable.")
+
+
 class ReadsUserMiddleware:
     """Reads request.user before any view runs, as session and auth code in middleware do."""
 
