@@ -13,6 +13,7 @@ coverage phase adds its boundary cases on top.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import Counter
@@ -234,6 +235,7 @@ def _conforms(template: str, method: str, response: Any) -> None:
         pytest.param("documents/", "documents/", id="documents_case"),
         pytest.param("releases/", "releases/", id="releases_case"),
         pytest.param("stakeholders/", "stakeholders/", id="stakeholders_case"),
+        pytest.param("doc-templates/", "doc-templates/", id="templates_case"),
         pytest.param("items/", "items/", id="items_case"),
         pytest.param("items/", "items/?fields=title", id="items_some_fields_case"),
     ],
@@ -303,3 +305,54 @@ def test_a_position_beyond_the_column_is_a_400(workspace, admin, token_client):
     assert list(Objective.objects.for_workspace(workspace).values_list("title", flat=True)) == [
         "Win enterprise"
     ]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        pytest.param({"plan": "pro\x00"}, "Null characters are not allowed.", id="nul_value_case"),
+        pytest.param({"x\x00": 1}, "Null characters are not allowed.", id="nul_key_case"),
+        pytest.param(
+            {"tiers": [{"name": "\ud8bb"}]},
+            "Surrogate characters are not allowed: U+D8BB.",
+            id="lone_surrogate_deep_case",
+        ),
+    ],
+)
+def test_text_postgresql_cannot_store_in_free_form_attributes_is_a_400(
+    workspace, admin, token_client, attributes, message
+):
+    from discovery.models import Company
+
+    # Raw JSON: a lone surrogate arrives escaped (\\ud8bb), as no UTF-8 encoder would send it.
+    body = json.dumps({"name": "Initech", "attributes": attributes})
+    response = token_client(admin, workspace).post(
+        "/api/v1/workspaces/acme/companies/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Validation error",
+        "extra": {"fields": {"attributes": [message]}},
+    }
+    assert Company.objects.for_workspace(workspace).count() == 0
+
+
+def test_every_api_view_that_paginates_its_list_declares_it_for_the_schema():
+    import inspect
+
+    from tests.test_tenancy_crawler import all_routes
+
+    list_views = {
+        route.template: view
+        for route in all_routes()
+        if (view := getattr(route.callback, "cls", None)) is not None and hasattr(view, "get")
+    }
+    undeclared = [
+        template
+        for template, view in list_views.items()
+        if "paginated_response(" in inspect.getsource(view.get)
+        and getattr(view, "pagination_class", None) is None
+    ]
+
+    assert undeclared == []

@@ -37,7 +37,7 @@ from discovery.models import (
     Interview,
 )
 from discovery.selectors import FeedbackFilters
-from pmhub.core.api import CursorPagination, json_response, paginated_response
+from pmhub.core.api import CursorPagination, json_response, paginated_response, storable_json
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.openapi import ErrorOutputSerializer
 from pmhub.workspaces.api.base import WorkspaceApiView
@@ -426,7 +426,7 @@ class CompanyListCreateApi(WorkspaceApiView):
         )
         plan = serializers.CharField(max_length=80, required=False, allow_blank=True)
         segment = serializers.CharField(max_length=80, required=False, allow_blank=True)
-        attributes = serializers.DictField(required=False)
+        attributes = serializers.DictField(required=False, validators=[storable_json])
 
     def get_workspace_queryset(self, workspace: Workspace) -> QuerySet:
         return selectors.company_list(workspace=workspace)
@@ -472,7 +472,7 @@ class CompanyDetailApi(WorkspaceApiView):
         )
         plan = serializers.CharField(max_length=80, required=False, allow_blank=True)
         segment = serializers.CharField(max_length=80, required=False, allow_blank=True)
-        attributes = serializers.DictField(required=False)
+        attributes = serializers.DictField(required=False, validators=[storable_json])
 
     def get_workspace_queryset(self, workspace: Workspace) -> QuerySet:
         return selectors.company_list(workspace=workspace)
@@ -520,7 +520,7 @@ class CustomerListCreateApi(WorkspaceApiView):
         email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
         company_id = serializers.IntegerField(required=False, allow_null=True)
-        attributes = serializers.DictField(required=False)
+        attributes = serializers.DictField(required=False, validators=[storable_json])
 
     def get_workspace_queryset(self, workspace: Workspace) -> QuerySet:
         return selectors.customer_list(workspace=workspace)
@@ -564,7 +564,7 @@ class CustomerDetailApi(WorkspaceApiView):
         email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
         company_id = serializers.IntegerField(required=False, allow_null=True)
-        attributes = serializers.DictField(required=False)
+        attributes = serializers.DictField(required=False, validators=[storable_json])
 
     def get_workspace_queryset(self, workspace: Workspace) -> QuerySet:
         return selectors.customer_list(workspace=workspace)

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from docs import services
 from docs.api.serializers import KindField, TemplateSerializer
 from docs.models import BODY_MAX_CHARS, DocumentTemplate
-from pmhub.core.api import if_match_version, paginated_response, version_etag
+from pmhub.core.api import CursorPagination, if_match_version, paginated_response, version_etag
 from pmhub.workspaces.api.base import WorkspaceApiView
 from pmhub.workspaces.models import Workspace
 
@@ -52,6 +52,8 @@ class _TemplateFieldsSerializer(serializers.Serializer):
 
 
 class TemplateListCreateApi(_TemplateApi):
+    pagination_class = CursorPagination
+
     class FilterSerializer(serializers.Serializer):
         kind = KindField(required=False)
         cursor = serializers.CharField(required=False, max_length=400)

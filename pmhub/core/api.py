@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pmhub.core.exceptions import ApplicationError
@@ -23,6 +26,27 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "id"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
+def storable_json(value: Any) -> None:
+    """Validator of free-form JSON input (DictField, JSONField): every key and string, at any
+    depth, without the NUL character (PostgreSQL's jsonb refuses it) or a lone surrogate (UTF-8
+    has none); CharField checks the same of plain text."""
+    for text in _texts(value):
+        ProhibitNullCharactersValidator()(text)
+        ProhibitSurrogateCharactersValidator()(text)
 
 
 def json_response(payload: Any, status_code: int = 200, etag: str = "") -> HttpResponse:
