@@ -18,7 +18,7 @@ from django.template import loader
 # Long enough for a restart or a failover to finish; a client that retries sooner only gets
 # another 503.
 RETRY_AFTER_SECONDS = 5
-MESSAGE = "The database is unavailable. Nothing was changed; try again in a few seconds."
+MESSAGE = "The database is unavailable for a moment; try again in a few seconds."
 
 # SQLSTATEs of a lost or refused connection: class 08 (connection exception), the server
 # terminating sessions (admin_shutdown, crash_shutdown) and refusing them while it starts or

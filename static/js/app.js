@@ -825,6 +825,13 @@
     }
   });
 
+  // Nor does it swap a 503, and a click would seem to do nothing: while the database is
+  // unavailable (templates/503.html) say so, in the words of the API's 503.
+  document.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.xhr.status !== 503) return;
+    toast("The database is unavailable for a moment; try again in a few seconds.", "error");
+  });
+
   // Escape inside an inline edit form (data-escape-cancel) follows its Cancel link.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;

@@ -21,9 +21,11 @@ from django.db import DatabaseError, IntegrityError, connection
 from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
+from playwright.sync_api import expect
 
 from pmhub.core.unavailable import RETRY_AFTER_SECONDS, database_is_unavailable
 from tests.conftest import database_url_of
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +88,7 @@ def test_a_page_is_503_with_the_database_page(workspace, admin, logged):
     assert response["Content-Type"].startswith("text/html")
     body = response.content.decode()
     assert "pmhub can’t reach its database" in body
-    assert "Try again in a few seconds." in body
+    assert "try again in a few seconds." in body
     _assert_no_leak(body)
     # One line, from pmhub.database; django.request adds no traceback of its own.
     [line] = logged.getvalue().splitlines()
@@ -102,7 +104,7 @@ def test_the_api_is_503_with_the_error_shape(workspace, admin, token_client):
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert response.json() == {
-        "message": "The database is unavailable. Nothing was changed; try again in a few seconds.",
+        "message": "The database is unavailable for a moment; try again in a few seconds.",
         "extra": {},
     }
     _assert_no_leak(response.content.decode())
@@ -118,7 +120,7 @@ def test_a_page_script_asking_for_json_gets_the_error_shape(workspace, admin):
 
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
-    assert response.json()["message"].startswith("The database is unavailable.")
+    assert response.json()["message"].startswith("The database is unavailable for a moment")
 
 
 class ReadsUserMiddleware:
@@ -221,3 +223,44 @@ def test_a_refused_connection_is_an_outage_also_when_wrapped():
 
     assert database_is_unavailable(refused.value)
     assert database_is_unavailable(wrapped)
+
+
+@contextlib.contextmanager
+def live_database_down() -> Iterator[None]:
+    """database_down() for the live server's thread too: its open connection is terminated, as a
+    restart does, and the one it opens next finds no server."""
+    real = database_url_of(connection.settings_dict)
+    name = connection.settings_dict["NAME"]
+    with database_down(), psycopg.connect(real, autocommit=True) as other:
+        other.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        yield
+
+
+@pytest.mark.browser
+def test_the_browser_shows_the_503_page_and_a_toast_for_htmx(
+    live_server, page, workspace, admin, screenshots
+):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/w/acme/backlog/")
+
+    with live_database_down():
+        # An htmx request of the page (a filter, an inline edit) is answered 503 and not swapped.
+        page.evaluate("htmx.ajax('GET', window.location.pathname, {target: 'main'})")
+        expect(page.get_by_role("alert")).to_have_text(
+            "The database is unavailable for a moment; try again in a few seconds."
+        )
+        response = page.goto(f"{live_server.url}/w/acme/discovery/")
+        page.screenshot(path=screenshots / "database-unavailable.png")
+
+    assert response.status == 503
+    expect(page.get_by_role("heading", level=1)).to_have_text("pmhub can’t reach its database")
+    page.get_by_role("link", name="Try again").click()
+    expect(page).to_have_url(f"{live_server.url}/w/acme/discovery/")
+    expect(page.get_by_role("heading", level=1)).not_to_have_text("pmhub can’t reach its database")
