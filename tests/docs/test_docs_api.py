@@ -317,19 +317,26 @@ def test_writes_are_refused(request, workspace, member, who, access, code, body)
         client.patch(url, {"body": "Changed", "version": 1}, format="json"),
         client.delete(url),
         client.post(f"{url}publish/"),
-        client.post(f"{url}comments/", {"body": "Hi"}, format="json"),
         client.post(TEMPLATES, {"kind": "prd", "name": "New"}, format="json"),
         client.patch(f"{TEMPLATES}{template.id}/", {"name": "Changed"}, format="json"),
         client.delete(f"{TEMPLATES}{template.id}/"),
     ]
+
+    # Viewers comment (their role's description says so, and the document's page lets them).
+    comment = client.post(f"{url}comments/", {"body": "Hi"}, format="json")
 
     assert [r.status_code for r in responses] == [code] * len(responses)
     assert all(r.json() == body for r in responses)
     document.refresh_from_db()
     assert (document.version, document.status, document.body) == (1, "approved", "First")
     assert Document.objects.count() == 1
-    assert not Comment.objects.exists()
     assert DocumentTemplate.objects.get(id=template.id).name == "Mine"
+    if who == "viewer" and access == "write":
+        assert comment.status_code == 201
+        assert Comment.objects.get().body == "Hi"
+    else:
+        assert (comment.status_code, comment.json()) == (code, body)
+        assert not Comment.objects.exists()
 
 
 @pytest.mark.parametrize("who", ["outsider", "viewer"], ids=["outsider_case", "viewer_case"])
