@@ -22,10 +22,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import CharField, F, Func, Q
+from django.db.models import CharField, F, Func, Q, QuerySet
 from django.utils import timezone
 
 from discovery.imports import Status as ImportStatus
@@ -63,26 +64,18 @@ def work_resume(*, now: datetime | None = None) -> Resumed:
 
 
 def imports_resume(*, now: datetime) -> int:
-    """Enqueue the queued or running imports without progress for STALLED_AFTER, each at most
-    once per STALLED_AFTER (the job's updated_at is touched)."""
+    """Enqueue the queued or running imports without progress for STALLED_AFTER."""
     from discovery.tasks import import_run_task
 
-    with transaction.atomic():
-        stalled = list(
-            # cross-workspace: the watchdog serves every workspace's imports.
-            ImportJob.objects.unscoped()
-            .filter(
-                status__in=[ImportStatus.PENDING, ImportStatus.RUNNING],
-                mapping__has_key="queued_at",  # a CSV without one waits for its mapping
-                updated_at__lt=now - STALLED_AFTER,
-            )
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-        )
-        for job in stalled:
-            job.save(update_fields=["updated_at"])
-            import_run_task.delay_on_commit(workspace_id=job.workspace_id, job_id=job.id)
-    return len(stalled)
+    return _enqueue_again(
+        # cross-workspace: the watchdog serves every workspace's imports.
+        ImportJob.objects.unscoped().filter(
+            status__in=[ImportStatus.PENDING, ImportStatus.RUNNING],
+            mapping__has_key="queued_at",  # a CSV without one waits for its mapping
+            updated_at__lt=now - STALLED_AFTER,
+        ),
+        import_run_task,
+    )
 
 
 def tagging_jobs_resume(*, now: datetime) -> int:
@@ -90,18 +83,24 @@ def tagging_jobs_resume(*, now: datetime) -> int:
     keeps its task; only a waiting one can have lost it)."""
     from discovery.tasks import tagging_job_run_task
 
+    return _enqueue_again(
+        # cross-workspace: the watchdog serves every workspace's jobs.
+        TaggingJob.objects.unscoped().filter(
+            status=TaggingJob.Status.PENDING, updated_at__lt=now - STALLED_AFTER
+        ),
+        tagging_job_run_task,
+    )
+
+
+def _enqueue_again(jobs: QuerySet[Any], task: Any) -> int:
+    """Enqueue `task` for each job after commit, touching its updated_at so that the next try
+    is a stall period away; jobs another watchdog holds are skipped."""
     with transaction.atomic():
-        waiting = list(
-            # cross-workspace: the watchdog serves every workspace's jobs.
-            TaggingJob.objects.unscoped()
-            .filter(status=TaggingJob.Status.PENDING, updated_at__lt=now - STALLED_AFTER)
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-        )
-        for job in waiting:
+        locked = list(jobs.select_for_update(skip_locked=True).order_by("id"))
+        for job in locked:
             job.save(update_fields=["updated_at"])
-            tagging_job_run_task.delay_on_commit(workspace_id=job.workspace_id, job_id=job.id)
-    return len(waiting)
+            task.delay_on_commit(workspace_id=job.workspace_id, job_id=job.id)
+    return len(locked)
 
 
 class _Sha256Hex(Func):

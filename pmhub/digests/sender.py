@@ -114,7 +114,8 @@ class _Markers:
 
     def __init__(self) -> None:
         config = django_settings.CACHES["default"]
-        self.client = redis.Redis.from_url(config["LOCATION"])
+        # The cache's socket timeouts: a hung Redis stops the batch instead of hanging it.
+        self.client = redis.Redis.from_url(config["LOCATION"], **config.get("OPTIONS", {}))
         self.prefix = f"{config.get('KEY_PREFIX', '')}:digests:sent:"
 
     def key(self, delivery_id: int) -> str:
