@@ -249,8 +249,11 @@ def app(cluster: Cluster, tmp_path: Path) -> Iterator[App]:
         server.terminate()
         server.wait(timeout=30)
         connection = redis.Redis.from_url(settings.REDIS_URL)
-        stale = [run, f"_kombu.binding.{run}", *connection.scan_iter(f"{run}:*")]
-        connection.delete(*stale)
+        # The cache's keys, the queue of the tagging tasks that the writes enqueued, and the
+        # broker's bookkeeping for it all carry the run's name.
+        stale = list(connection.scan_iter(f"*{run}*"))
+        if stale:
+            connection.delete(*stale)
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -453,6 +456,10 @@ def _figures(outage: Outage, outcomes: list[Outcome]) -> dict[str, Any]:
         "start_s": round(outage.up - outage.start_began, 2),
         "requests_while_down": len(during),
         "statuses_while_down": dict(Counter(o.status for o in during)),
+        "first_success_s_after_up": round(
+            min(o.done for o in after if o.sent >= outage.up and 200 <= o.status < 300) - outage.up,
+            2,
+        ),
         "recovered_s_after_up": round(max(0.0, recovered_at - outage.up), 2),
         "failed_sent_after_up": sum(1 for o in failed_after if o.sent >= outage.up),
         "successes_after_recovery": sum(
@@ -498,7 +505,12 @@ def test_requests_fail_only_while_postgres_is_down_and_no_acknowledged_write_is_
         stored = dict(conn.execute("SELECT external_id, id FROM discovery_feedback").fetchall())
         stored |= dict(conn.execute("SELECT title, id FROM backlog_item").fetchall())
     acknowledged = {o.marker: o.created_id for o in outcomes if o.status == 201}
-    attempted = {o.marker for o in outcomes if o.marker}
+    # A write can commit and its answer still be a 503, when the connection drops between the
+    # commit and the end of the request: counted, not failed (the client cannot know; a retry
+    # of a feedback create with its external_id is refused as a duplicate).
+    refused_but_stored = Counter(
+        o.path for o in outcomes if o.marker in stored and o.marker not in acknowledged
+    )
     figures = {
         **app.timings,
         "requests": len(outcomes),
@@ -509,7 +521,7 @@ def test_requests_fail_only_while_postgres_is_down_and_no_acknowledged_write_is_
         "writes_acknowledged_and_found": sum(
             1 for marker, created in acknowledged.items() if stored.get(marker) == created
         ),
-        "writes_refused_but_stored": len((attempted - acknowledged.keys()) & stored.keys()),
+        "writes_refused_but_stored": dict(refused_but_stored),
     }
     print(json.dumps(figures))
     logged = app.log.read_text()
@@ -532,7 +544,7 @@ def test_requests_fail_only_while_postgres_is_down_and_no_acknowledged_write_is_
     assert set(figures["after_quiet_restart"]) <= {200, 201}, figures["after_quiet_restart"]
     # Nothing acknowledged is missing, under the id the response gave; that holds for crash
     # recovery too, because PostgreSQL acknowledges a commit after its WAL record is flushed.
-    assert figures["writes_acknowledged"] > 100
+    assert figures["writes_acknowledged"] >= 50
     assert figures["writes_acknowledged_and_found"] == figures["writes_acknowledged"]
     # The same gunicorn processes served before, during and after: none was restarted.
     assert app.server.poll() is None
