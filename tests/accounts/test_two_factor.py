@@ -572,7 +572,7 @@ def test_the_security_page_shows_admins_who_has_not_turned_it_on(workspace, admi
     response = login(admin).get("/w/acme/settings/security/")
 
     assert [m.user for m in response.context["without_two_factor"]] == [member]
-    assert "1 of 2 members haven’t turned it on" in response.content.decode()
+    assert "1 of 2 members hasn’t turned it on" in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -653,6 +653,14 @@ def test_a_pm_turns_on_two_factor_and_logs_in_with_a_code(
     page.goto(f"{base}/accounts/two-factor/")
     expect(page.get_by_text("10 of 10 left")).to_be_visible()
     page.screenshot(path=screenshots / "two-factor-on.png", full_page=True)
+
+    # As Acme's admin, now with two-factor, require it of everyone.
+    page.goto(f"{base}/w/acme/settings/security/")
+    page.get_by_label("Require two-factor authentication").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Two-factor authentication is now required.")).to_be_visible()
+    page.screenshot(path=screenshots / "workspace-security.png", full_page=True)
+    assert Workspace.objects.get(slug="acme").two_factor_required is True
     assert console_errors == []
 
 
@@ -670,3 +678,24 @@ def test_an_operator_turns_it_off_for_someone_who_lost_phone_and_codes(guarded):
     assert _password_step(Client(), person.email)["Location"] == "/"
     with pytest.raises(CommandError):
         call_command("two_factor_reset", "nobody@example.com")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_member_of_a_workspace_requiring_it_lands_on_the_setup_with_the_reason(
+    live_server, page: Page, screenshots, console_errors
+):
+    base = live_server.url
+    workspace = WorkspaceFactory(name="Acme", slug="acme", two_factor_required=True)
+    MembershipFactory(user=UserFactory(email="dev@acme.test"), workspace=workspace)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    page.goto(f"{base}/w/acme/backlog/")
+    page.get_by_label("Email").fill("dev@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/two-factor/\?workspace=acme&next="))
+    expect(page.get_by_text("Acme requires two-factor authentication.")).to_be_visible()
+    page.screenshot(path=screenshots / "two-factor-required.png", full_page=True)
+    assert console_errors == []
