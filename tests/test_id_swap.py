@@ -574,6 +574,10 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _reference(path: str, name: str) -> str | None:
     """The world key of the object a body field or query parameter names, or None."""
+    for (fragment, field_name), key in REFERENCE_IN_PATH.items():
+        if field_name == name and fragment in path:
+            return key
+    name = name.rsplit(".", 1)[-1]
     bare = name.removesuffix("_ids").removesuffix("_id")
     for (fragment, field_name), key in REFERENCE_IN_PATH.items():
         if field_name == name and fragment in path:
@@ -616,9 +620,13 @@ REFERENCE_IN_PATH = {
     ("/placements/{item_id}/", "before_item_id"): "second_item_id",
     ("/columns/{column_id}/", "move_to"): "second_column_id",
     ("/follows/", "target_id"): "item_id",
+    ("/items/bulk/", "items.id"): "item_id",
+    ("/items/bulk/", "items.parent_id"): "epic_id",
 }
 # Integer fields and parameters that are no reference.
 NOT_REFERENCES = {"page_size", "send_hour", "version", "position", "start", "end", "min_customers"}
+# Fields the objects of a list need besides the required ones, by the list's name.
+MEMBER_EXTRA = {"follows": {"kind": "item"}}
 # Lists whose every member the request needs (a roadmap's columns, in their new order).
 LIST_VALUES = {"column_ids": "column_ids"}
 # Fields a body needs besides the required ones for the reference under test to mean anything.
@@ -652,6 +660,9 @@ def _fields(operation: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any
         body = _resolve(next(iter(operation["requestBody"]["content"].values()))["schema"])
         for name, prop in body.get("properties", {}).items():
             yield "body", name, prop
+            members = _resolve(_resolve(prop).get("items", {}))
+            for inner, inner_prop in members.get("properties", {}).items():
+                yield "body", f"{name}.{inner}", inner_prop  # a list of objects: one deeper
 
 
 @dataclass(frozen=True)
@@ -683,7 +694,9 @@ def test_every_integer_field_of_the_api_is_a_known_reference_or_not_one():
         for path, operations in _openapi()[0].items()
         for method, operation in operations.items()
         for where, name, schema in _fields(operation)
-        if _is_integer(schema) and _reference(path, name) is None and name not in NOT_REFERENCES
+        if _is_integer(schema)
+        and _reference(path, name) is None
+        and name.rsplit(".", 1)[-1] not in NOT_REFERENCES
     }
     assert unknown == set(), "say which object these name (REFERENCE) or that none (NOT_...)"
 
@@ -702,6 +715,18 @@ def _as_sent(case: FieldCase, values: dict[str, Any], value: int) -> Any:
     return [value, *members[1:]]
 
 
+def _member(case: FieldCase, outer: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The required fields of one object of the list `outer` of the case's body."""
+    operation = _openapi()[0][case.path][case.method]
+    body = _resolve(next(iter(operation["requestBody"]["content"].values()))["schema"])
+    members = _resolve(_resolve(body["properties"][outer])["items"])
+    return {
+        name: _example(f"{outer}.{name}", prop, case.path, values)
+        for name, prop in members.get("properties", {}).items()
+        if name in members.get("required", [])
+    } | MEMBER_EXTRA.get(outer, {})
+
+
 @pytest.mark.parametrize("case", _api_cases(), ids=str)
 def test_another_workspaces_id_in_an_api_body_or_query_is_refused(case, swap):
     route = ROUTE_OF_PATH[case.path]
@@ -716,6 +741,14 @@ def test_another_workspaces_id_in_an_api_body_or_query_is_refused(case, swap):
         if case.where == "query":
             query = urlencode({case.name: sent}, doseq=True)
             return swap.request(swap.api_token, case.method, f"{url}?{query}")
+        if "." in case.name:  # a field of the objects in a list: a list of one
+            outer, inner = case.name.split(".")
+            return swap.request(
+                swap.api_token,
+                case.method,
+                url,
+                body | {outer: [_member(case, outer, swap.a_values) | {inner: sent}]},
+            )
         return swap.request(swap.api_token, case.method, url, body | {case.name: sent})
 
     own = send(swap.a_values[case.key])
@@ -811,6 +844,9 @@ FORM_CASES = [
     _case("/backlog/items/<item_id>/edit/", "area", "area_id", "backlog.forms.ItemEditForm",
           title="Swapped", version="1"),
     _case("/backlog/items/<item_id>/parents/", "parent", "second_item_id", method="get"),
+    # The table's cell editor: `value` is an id when `field` is owner or area.
+    _case("/backlog/items/<item_id>/cell/", "value", "user_id", field="owner", version="1"),
+    _case("/backlog/items/<item_id>/cell/", "value", "area_id", field="area", version="1"),
     _case("/backlog/items/<item_id>/importance/", "customer_id", "customer_id",
           "backlog.forms.ImportanceForm", importance="high"),
     _case("/backlog/items/<item_id>/evidence/", "insight_id", "second_insight_id",
