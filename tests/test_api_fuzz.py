@@ -356,3 +356,16 @@ def test_every_api_view_that_paginates_its_list_declares_it_for_the_schema():
     ]
 
     assert undeclared == []
+
+
+def test_a_body_over_the_size_limit_is_a_documented_413(workspace, admin, token_client, settings):
+    settings.PMHUB_MAX_REQUEST_BYTES = 1000
+    body = json.dumps({"title": "Call", "transcript": "x" * 2000})
+
+    response = token_client(admin, workspace).post(
+        "/api/v1/workspaces/acme/interviews/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["extra"] == {"limit": 1000}
+    _conforms("/api/v1/workspaces/{workspace_slug}/interviews/", "POST", response)

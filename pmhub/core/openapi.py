@@ -25,6 +25,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No API token or session, or the token is unknown, malformed or revoked.",
     "403": "The token is read-only or the caller's role does not allow this.",
     "404": "No such object in this workspace (or the caller is not a member of it).",
+    "413": "The body is over the size limit (PMHUB_MAX_REQUEST_BYTES); `extra.limit` says it.",
 }
 
 
@@ -33,8 +34,8 @@ class AutoSchema(openapi.AutoSchema):
     that clients (and the API fuzzer) find each status the API can answer in the schema.
 
     401 and 403 can come from any operation, 404 from any with a path parameter, 400 from any
-    that reads a body or a query parameter. An error status a view declares without a body
-    (`{412: None}`) gets the error body too."""
+    that reads a body or a query parameter, 413 from any that reads a body. An error status a
+    view declares without a body (`{412: None}`) gets the error body too."""
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -63,4 +64,6 @@ class AutoSchema(openapi.AutoSchema):
         has_query = any(parameter["in"] == "query" for parameter in self._get_parameters())
         if self.method not in READS or has_query:
             codes.append("400")
+        if self.method not in READS:
+            codes.append("413")
         return sorted(codes)
