@@ -62,6 +62,7 @@ RUN: dict[str, Any] = {
     "cases": 0,
     "statuses": Counter(),
     "per_operation": Counter(),
+    "phases": Counter(),
     "operations": set(),
     "started": 0.0,
 }
@@ -152,11 +153,24 @@ def fuzz_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[s
         request_finished.connect(close_old_connections)
 
 
+def body_is_documented(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A documented status that answers a body declares it: `{201: None}` on a view that
+    answers JSON hides the body from clients, and from response_schema_conformance too."""
+    responses = case.operation.definition.raw["responses"]
+    documented = responses.get(str(response.status_code))
+    if not response.content or documented is None:
+        return None
+    if "content" not in documented:
+        raise AssertionError(f"{response.status_code} answers a body its schema leaves out")
+    return True
+
+
 CHECKS = [
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
     content_type_conformance,
+    body_is_documented,
 ]
 
 
@@ -176,6 +190,7 @@ def test_api_operation_survives_fuzzing(case: Any, fuzz_world: dict[str, Any]) -
     RUN["cases"] += 1
     RUN["statuses"][response.status_code] += 1
     RUN["operations"].add(case.operation.label)
+    RUN["phases"][case.meta.phase.name.value if case.meta else "explicit"] += 1
     case.validate_response(response, checks=CHECKS)
 
 
@@ -190,7 +205,8 @@ def test_the_fuzz_run_covered_every_operation(capsys: Any) -> None:
         print(
             f"\nAPI fuzz: {RUN['cases']} cases over {len(RUN['operations'])} operations in "
             f"{time.monotonic() - RUN['started']:.0f} s ({EXAMPLES} generated per operation); "
-            f"statuses {dict(sorted(statuses.items()))}; {reached:.0%} past the 404"
+            f"phases {dict(RUN['phases'])}; statuses {dict(sorted(statuses.items()))}; "
+            f"{reached:.0%} past the 404"
         )
     assert RUN["operations"] == operations
 
@@ -369,3 +385,26 @@ def test_a_body_over_the_size_limit_is_a_documented_413(workspace, admin, token_
     assert response.status_code == 413
     assert response.json()["extra"] == {"limit": 1000}
     _conforms("/api/v1/workspaces/{workspace_slug}/interviews/", "POST", response)
+
+
+def test_a_placement_answers_the_position_its_schema_declares(workspace, admin, token_client):
+    from backlog.services import item_create
+    from roadmap.services import roadmap_create
+
+    item = item_create(workspace=workspace, actor=admin, title="Faster exports")
+    board = roadmap_create(workspace=workspace, actor=admin, name="Board", kind="now_next_later")
+    column = board.columns.order_by("position").first()
+    placements = f"/api/v1/workspaces/acme/roadmaps/{board.id}/placements/"
+    client = token_client(admin, workspace)
+
+    added = client.post(placements, {"item_id": item.id, "column_id": column.id}, format="json")
+    moved = client.patch(f"{placements}{item.id}/", {"column_id": column.id}, format="json")
+    refused = client.delete(f"{placements}{item.id}/?reason=a%00b")
+
+    assert (added.status_code, moved.status_code, refused.status_code) == (201, 200, 400)
+    assert set(added.json()) == {"id", "column_id", "rank"}
+    prefix = "/api/v1/workspaces/{workspace_slug}/roadmaps/{roadmap_id}/placements/"
+    _conforms(prefix, "POST", added)
+    _conforms(prefix + "{item_id}/", "PATCH", moved)
+    assert refused.json()["extra"] == {"fields": {"reason": ["Null characters are not allowed."]}}
+    assert board.placements.count() == 1

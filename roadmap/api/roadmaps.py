@@ -347,6 +347,15 @@ class PlacementOutputSerializer(serializers.Serializer):
     end_date = serializers.DateField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="PlacementPosition")
+class PlacementPositionOutputSerializer(serializers.Serializer):
+    """Where an item added or moved now sits."""
+
+    id = serializers.IntegerField(help_text="The backlog item's id.")
+    column_id = serializers.IntegerField()
+    rank = serializers.CharField(help_text="Order within the column (byte order).")
+
+
 class PlacementPageOutputSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     results = PlacementOutputSerializer(many=True)
@@ -465,7 +474,7 @@ class PlacementListCreateApi(WorkspaceApiView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: None},
+        responses={201: PlacementPositionOutputSerializer},
         summary="Put an item at the bottom of a column (on the board already: moved there)",
     )
     def post(self, request: Request, roadmap_id: int) -> HttpResponse:
@@ -509,7 +518,7 @@ class PlacementDetailApi(WorkspaceApiView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: None},
+        responses={200: PlacementPositionOutputSerializer},
         summary="Move an item to a column, after or before another (a move and its event)",
     )
     def patch(self, request: Request, roadmap_id: int, item_id: int) -> HttpResponse:
@@ -527,15 +536,26 @@ class PlacementDetailApi(WorkspaceApiView):
             {"id": item_id, "column_id": placement.column_id, "rank": placement.rank}
         )
 
-    @extend_schema(responses={204: None}, summary="Take an item off the board")
+    class RemoveFilterSerializer(serializers.Serializer):
+        reason = serializers.CharField(
+            required=False, allow_blank=True, max_length=500, help_text="Kept on the event."
+        )
+
+    @extend_schema(
+        parameters=[RemoveFilterSerializer],
+        responses={204: None},
+        summary="Take an item off the board",
+    )
     def delete(self, request: Request, roadmap_id: int, item_id: int) -> HttpResponse:
         roadmap = _roadmap(self.workspace, roadmap_id)
+        params = self.RemoveFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
         services.placement_remove(
             workspace=self.workspace,
             actor=request.user,
             roadmap=roadmap,
             item=self._item(item_id),
-            reason=request.query_params.get("reason", ""),
+            reason=params.validated_data.get("reason", ""),
         )
         return HttpResponse(status=204)
 
