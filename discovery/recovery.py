@@ -36,7 +36,7 @@ from pmhub.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
-STALLED_AFTER = timedelta(seconds=30)
+STALLED_AFTER = timedelta(seconds=20)
 UNTAGGED_SCAN_SECONDS = 10 * 60
 UNTAGGED_SCAN_KEY = "discovery:untagged-scan"
 

@@ -47,7 +47,7 @@ def test_a_queued_import_silent_for_the_stall_period_is_enqueued_again_once(
 ):
     with django_capture_on_commit_callbacks():  # its first task, lost with the queue
         job = csv_job(workspace, member)
-    silent_for(ImportJob, 31, id=job.id)
+    silent_for(ImportJob, 21, id=job.id)
 
     with django_capture_on_commit_callbacks() as callbacks:
         assert recovery.imports_resume(now=timezone.now()) == 1
@@ -66,7 +66,7 @@ def test_a_running_import_without_progress_is_enqueued_again_and_resumes_after_i
     with django_capture_on_commit_callbacks():
         job = csv_job(workspace, member)
     ImportJob.objects.for_workspace(workspace).filter(id=job.id).update(status="running")
-    silent_for(ImportJob, 31, id=job.id)
+    silent_for(ImportJob, 21, id=job.id)
 
     with django_capture_on_commit_callbacks() as callbacks:
         recovery.imports_resume(now=timezone.now())
@@ -109,7 +109,7 @@ def test_a_waiting_tagging_job_is_enqueued_again_and_a_running_one_is_not(
         waiting = retag_start(workspace=workspace, actor=member)
         running = retag_start(workspace=workspace, actor=member)
     TaggingJob.objects.for_workspace(workspace).filter(id=running.id).update(status="running")
-    silent_for(TaggingJob, 31)
+    silent_for(TaggingJob, 21)
 
     with django_capture_on_commit_callbacks() as callbacks:
         assert recovery.tagging_jobs_resume(now=timezone.now()) == 1

@@ -69,6 +69,14 @@ class PrivateRedis:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def queued(self, queue: str) -> int:
+        """How many messages wait in a Celery queue (a Redis list of that name)."""
+        client = redis.Redis(port=self.port)
+        try:
+            return int(client.llen(queue))
+        finally:
+            client.close()
+
     def keys(self) -> int:
         client = redis.Redis(port=self.port)
         try:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.conf import settings
 from django.db.models import Count
 
 from discovery import imports
@@ -120,6 +121,44 @@ def test_a_tagging_import_resumes_after_a_redis_restart_with_each_row_imported_a
     )
     assert TagSuggestion.objects.for_workspace(workspace).count() == 0  # no classifier yet
     assert ImportJob.objects.for_workspace(workspace).count() == 1
+
+
+def test_an_import_whose_task_was_lost_with_the_queue_is_enqueued_again_and_completes(
+    workspace, member, tmp_path: Path
+):
+    rows = 2_000
+    job = imports.import_job_create(
+        workspace=workspace, actor=member, kind="feedback_csv", filename="lost.csv",
+        data=("id,text\n" + "".join(f"l-{i},Lost row {i}\n" for i in range(rows))).encode(),
+    )  # fmt: skip
+
+    with private_redis(tmp_path) as server:
+        with publishing_to(server.url):
+            imports.import_job_start(
+                workspace=workspace, actor=member, job=job,
+                fields={"text": "text", "external_id": "id"},
+            )  # fmt: skip
+        queued = server.queued(settings.CELERY_TASK_DEFAULT_QUEUE)
+        back = _outage(server)  # the import's message is gone with the queue
+        with worker_and_beat(server, tmp_path) as stack:
+
+            def all_done() -> bool:
+                job.refresh_from_db()
+                tagged = TaggedText.objects.for_workspace(workspace).count()
+                return job.status in ("done", "failed") and tagged == rows
+
+            finished = wait_until(all_done, timeout=RESUME_LIMIT_SECONDS, step=0.25)
+            resumed_in = time.monotonic() - back
+            logs = stack.logs()
+
+    print(
+        f"\nlost import: complete {resumed_in:.1f} s after Redis came back (worker start included)"
+    )
+    assert queued == 1  # the import's message, lost with the restart
+    assert finished, (job.status, logs)
+    assert resumed_in < RESUME_LIMIT_SECONDS
+    assert (job.status, job.processed_rows, job.created_count) == ("done", rows, rows)
+    assert Feedback.objects.for_workspace(workspace).count() == rows
 
 
 class _SlowSink:
