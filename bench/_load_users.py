@@ -26,6 +26,7 @@ import re
 import time
 import uuid
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -46,6 +47,7 @@ SAMPLES: dict[str, list[float]] = {"pm": [], "engineer": [], "importer": []}
 ERRORS: dict[str, list[str]] = {"pm": [], "engineer": [], "importer": []}
 IMPORTS: list[dict[str, Any]] = []
 RECORDING = [True]
+FLOOR: dict[str, list[float]] = {"samples": [], "errors": []}
 BY_NAME: dict[str, list[float]] = {}
 RUN = uuid.uuid4().hex[:8]
 RNG = random.Random()  # noqa: S311 - the shape of the load, not secrets.
@@ -521,6 +523,24 @@ class Importer(_Browser):
             gevent.sleep(2)
 
 
+class Floor(FastHttpUser):
+    """The harness's ceiling: a static file (WhiteNoise, before any view), no think time."""
+
+    label = "floor"
+    wait_time = constant_pacing(0)
+
+    def context(self) -> dict[str, Any]:
+        return {"cls": self.label}
+
+    @task
+    def static(self) -> None:
+        with self.client.get("/static/css/app.css", catch_response=True) as response:
+            if response.status_code == 200 and ".btn" in (response.text or ""):
+                response.success()
+            else:
+                response.failure(f"static: status {response.status_code}")
+
+
 # --- the run ------------------------------------------------------------------------------------
 @events.request.add_listener
 def _record(
@@ -531,9 +551,12 @@ def _record(
     name: str,
     **_: Any,
 ) -> None:
+    label = context.get("cls", "pm")
+    if label == "floor":
+        FLOOR["errors" if exception else "samples"].append(response_time)
+        return
     if not RECORDING[0]:
         return  # the users stopped mid-request at the end of the run
-    label = context.get("cls", "pm")
     if request_type != "CHECK":  # a check of a page already timed
         SAMPLES[label].append(response_time)
         BY_NAME.setdefault(name, []).append(response_time)
@@ -552,24 +575,43 @@ def main() -> None:
     parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--floor", type=float, default=10)
+    parser.add_argument("--floor-users", type=int, default=10)
+    parser.add_argument("--started", required=True)
     args = parser.parse_args()
+
+    # The floor first, on the server as it starts the run (bench.load times the run from the
+    # --started file on).
+    floor_s = 0.0
+    if args.floor:
+        floor = Environment(user_classes=[Floor], host=args.host, events=events)
+        floor_runner = floor.create_local_runner()
+        floor_runner.start(args.floor_users, spawn_rate=args.floor_users)
+        floor_started = time.monotonic()
+        gevent.sleep(args.floor)
+        floor_s = time.monotonic() - floor_started
+        floor_runner.quit()
 
     Engineer.token = args.token
     Engineer.fixed_count = args.engineers
     environment = Environment(user_classes=[Pm, Engineer, Importer], host=args.host, events=events)
     runner = environment.create_local_runner()
+    cpu_before = time.process_time()
+    Path(args.started).touch()
     runner.start(args.users, spawn_rate=args.spawn_rate)
-    print("STARTED", flush=True)
     started = time.monotonic()
     gevent.sleep(args.duration)
     elapsed = time.monotonic() - started
     counts = dict(runner.user_classes_count)
     RECORDING[0] = False
     runner.quit()
-    with open(args.out, "w") as out:  # noqa: PTH123 - one write
+    cpu_s = time.process_time() - cpu_before
+    with Path(args.out).open("w") as out:
         json.dump(
             {
                 "duration_s": elapsed,
+                "cpu_s": cpu_s,
+                "floor": {**FLOOR, "duration_s": floor_s, "users": args.floor_users},
                 "samples": SAMPLES,
                 "by_name": BY_NAME,
                 "errors": {k: len(v) for k, v in ERRORS.items()},

@@ -49,6 +49,10 @@ from bench._setup import progress
 ROOT = Path(__file__).resolve().parent.parent
 MEMORY_EVERY_S = 5.0
 FLAT_RATIO = 1.1
+# Tagging tasks sent before the run, a few per pool process (prefetch 1: each takes one at a
+# time, so every process gets some).
+WARM_BATCHES = 6
+WARM_BATCH = 40
 # The cores this machine has: gunicorn's rule of thumb (2 x cores + 1) assumes the web
 # processes have them to themselves; here PostgreSQL, the tagging worker and the load generator
 # share them, and a third sync worker covers one that waits on PostgreSQL.
@@ -170,6 +174,21 @@ def tree_rss_mb(pid: int) -> float:
     return round(total / 2**20, 1)
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants."""
+    try:
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for member in members:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 class MemorySampler(threading.Thread):
     def __init__(self, pids: dict[str, int]) -> None:
         super().__init__(daemon=True)
@@ -237,6 +256,39 @@ def tagged_rows(run: str) -> tuple[int, int]:
     rows = Feedback.objects.for_workspace(workspace).filter(external_id__startswith=f"load-{run}-")
     tagged = TaggedText.objects.for_workspace(workspace).filter(feedback__in=rows)
     return rows.count(), tagged.count()
+
+
+def worker_warm(processes: Processes, timeout: float = 180) -> float:
+    """Have every pool process of the worker tag a batch, as a worker that has served for a
+    while has: each loads the encoder and the classifier on its first batch (hundreds of MB),
+    which would otherwise land in the middle of the run and look like growth. Re-tags the
+    same seeded rows each run. Returns the seconds it took."""
+    from bench._load_seed import SLUG
+    from discovery.models import Feedback, TaggedText
+    from discovery.tasks import tag_items_task
+    from pmhub.workspaces.models import Workspace
+
+    started = time.monotonic()
+    workspace = Workspace.objects.get(slug=SLUG)
+    ids = list(
+        Feedback.objects.for_workspace(workspace)
+        .filter(external_id__startswith="seed-")
+        .order_by("id")
+        .values_list("id", flat=True)[: WARM_BATCHES * WARM_BATCH]
+    )
+    TaggedText.objects.for_workspace(workspace).filter(feedback_id__in=ids).delete()
+    for first in range(0, len(ids), WARM_BATCH):
+        tag_items_task.delay(
+            workspace_id=workspace.id, kind="feedback", ids=ids[first : first + WARM_BATCH]
+        )
+    while TaggedText.objects.for_workspace(workspace).filter(feedback_id__in=ids).count() < len(
+        ids
+    ):
+        processes.check()
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"the worker did not warm up:\n{processes.tail('worker')}")
+        time.sleep(0.5)
+    return round(time.monotonic() - started, 1)
 
 
 def wait_tagged(run: str, timeout: float) -> tuple[int, int, float]:
@@ -343,23 +395,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )  # fmt: skip
         wait_http(f"{host}/accounts/login/", processes)
         wait_http(f"{host}/health/", processes)
+        warm_s = worker_warm(processes)
         progress(
             "serving",
             f"{host} ({args.web_workers} gunicorn workers) after {time.monotonic() - began:.0f} s;"
             f" logs in {folder}",
         )
 
-        sampler = MemorySampler({"web": web.pid, "worker": worker.pid})
-        sampler.start()
-        out = folder / "users.json"
+        out, started = folder / "users.json", folder / "started"
         users = processes.start(
             "locust",
             [sys.executable, "-m", "bench._load_users", "--host", host,
              "--users", str(args.users), "--engineers", str(args.engineers),
              "--spawn-rate", str(args.spawn_rate), "--duration", str(args.duration),
-             "--token", token, "--out", str(out)],
+             "--token", token, "--out", str(out), "--floor", str(args.floor),
+             "--started", str(started)],
             env,
         )  # fmt: skip
+        deadline = time.monotonic() + args.floor + 60
+        while not started.exists():
+            processes.check()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the users did not start:\n{processes.tail('locust')}")
+            time.sleep(0.2)
+        sampler = MemorySampler({"web": web.pid, "worker": worker.pid})
+        cpu_before = {name: tree_cpu_s(pid) for name, pid in sampler.pids.items()}
+        sampler.start()
         deadline = time.monotonic() + args.duration + 120
         while users.poll() is None:
             for name, process in processes.running:
@@ -368,6 +429,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the users did not finish:\n{processes.tail('locust')}")
             time.sleep(1)
+        cpu = {name: tree_cpu_s(pid) - cpu_before[name] for name, pid in sampler.pids.items()}
         sampler.done.set()
         sampler.join()
         (folder / "memory.json").write_text(json.dumps(sampler.samples))
@@ -377,6 +439,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows, tagged, drain_s = wait_tagged(result["run"], timeout=60)
 
     warmup = min(60.0, args.duration / 5)
+    floor = result["floor"]
     samples = result["samples"]
     every = [t for series in samples.values() for t in series]
     duration = result["duration_s"]
@@ -409,11 +472,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for key, ratio in sampler.figures(warmup).items()
             if key.endswith("_mem_ratio")
         ),
+        # CPU per request holds better than latency on a shared machine: what the two cores
+        # give divided by it bounds the requests/s a quiet machine can serve.
+        "web_cpu_s": round(cpu["web"], 1),
+        "web_cpu_ms_per_request": round(cpu["web"] * 1000 / max(1, len(every)), 1),
+        "worker_cpu_s": round(cpu["worker"], 1),
+        "users_cpu_s": round(result["cpu_s"], 1),
         "classes": classes,
         "imports": len(result["imports"]),
         "import_rows": rows,
         "rows_tagged": tagged,
         "tag_drain_s": drain_s,
+        "worker_warm_s": warm_s,
         "import_s_median": statistics.median([i["seconds"] for i in result["imports"]])
         if result["imports"]
         else None,
@@ -425,6 +495,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )[:6]
         },
         "error_examples": result["error_examples"][:5],
+        # The same harness against a static file with no think time: its ceiling here.
+        "floor_rps": round(len(floor["samples"]) / floor["duration_s"], 1)
+        if floor["duration_s"]
+        else None,
+        "floor_p50_ms": percentiles(floor["samples"])["p50_ms"],
+        "floor_errors": len(floor["errors"]),
+        "floor_users": floor["users"],
         **seeding,
     }
 
@@ -436,6 +513,7 @@ def main() -> None:
     parser.add_argument("--engineers", type=int, default=4)
     parser.add_argument("--spawn-rate", type=float, default=2)
     parser.add_argument("--web-workers", type=int, default=WEB_WORKERS)
+    parser.add_argument("--floor", type=float, default=10, help="seconds; 0 for none")
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
     if args.users < args.engineers + 2:

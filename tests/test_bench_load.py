@@ -20,13 +20,14 @@ KEYS = {
     "rps", "p50_ms", "p95_ms", "p99_ms", "errors", "duration_s", "requests", "users",
     "web_workers", "web_mem_mb_start", "web_mem_mb_end", "web_mem_ratio", "worker_mem_mb_start",
     "worker_mem_mb_end", "worker_mem_ratio", "classes", "imports", "import_rows", "rows_tagged",
+    "floor_rps",
 }  # fmt: skip
 
 
 def test_twenty_seconds_of_load_without_errors():
     # The bench's own database is DATABASE_URL's name + "_load_bench", seeded on the first run.
     command = [sys.executable, "-m", "bench.load", "--duration", "20", "--users", "5",
-               "--engineers", "1", "--spawn-rate", "5"]  # fmt: skip
+               "--engineers", "1", "--spawn-rate", "5", "--floor", "3"]  # fmt: skip
     run = subprocess.run(  # noqa: S603 - our own module
         command, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=600
     )
@@ -41,5 +42,8 @@ def test_twenty_seconds_of_load_without_errors():
     # The importer's file went through the upload, the mapping and the worker.
     assert figures["imports"] >= 1
     assert figures["rows_tagged"] == figures["import_rows"] == 300 * figures["imports"]
+    assert figures["floor_rps"] > 0
+    assert figures["floor_errors"] == 0
+    assert figures["web_cpu_ms_per_request"] > 0
     assert figures["web_mem_mb_start"] > 0
     assert figures["worker_mem_mb_start"] > 0
