@@ -215,6 +215,7 @@ class Outcome:
     status: int
     text: str
     location: str = ""
+    written: set[str] = field(default_factory=set)
     b_changed: list[str] = field(default_factory=list)
     links: dict[str, int] = field(default_factory=dict)
     error: str = ""
@@ -279,7 +280,7 @@ class Swap:
                 outcome.location = response.get("Location", "")
                 if not response.streaming:
                     outcome.text = response.content.decode(errors="replace")
-                written = {t for t, n in _writes().items() if n != before.get(t)}
+                written = outcome.written = {t for t, n in _writes().items() if n != before.get(t)}
                 rows = self.checksums(written)
                 outcome.b_changed = sorted(t for t, v in rows.items() if self.b_rows[t] != v)
                 outcome.links = self.links(written)
@@ -318,7 +319,9 @@ def _values(workspace, other, admin, editor, settings, tmp_path) -> dict[str, An
     unplaced = item_create(workspace=workspace, actor=editor, title="Audit log")
     epic = item_create(workspace=workspace, actor=editor, title="Enterprise", kind="epic")
     feedback = feedback_create(
-        workspace=workspace, actor=editor, data=FeedbackInput(text="Exports fail again")
+        workspace=workspace,
+        actor=editor,
+        data=FeedbackInput(text="Exports fail again", customer_id=values["customer_id"]),
     )
     insight = insight_create(workspace=workspace, actor=editor, title="Audit matters")
     return {
@@ -333,6 +336,7 @@ def _values(workspace, other, admin, editor, settings, tmp_path) -> dict[str, An
         "column_ids": column_ids,
         "area_id": area.id,
         "user_id": editor.id,
+        "admin_user_id": admin.id,
         "timeline_id": timeline.id,
     }
 
@@ -754,6 +758,7 @@ def test_another_workspaces_id_in_an_api_body_or_query_is_refused(case, swap):
     own = send(swap.a_values[case.key])
     assert own.status < 400, ("A's own id", own.status, own.text[:300])
     assert own.problems() == []
+    assert own.written or case.method == "get", "A's own id changed nothing: a better body?"
     theirs = send(swap.b_values[case.key])
     nowhere = send(MISSING)
     assert theirs.problems() == []
@@ -800,11 +805,11 @@ FORM_CASES = [
           action="archive"),
     _case("/discovery/feedback/bulk/", "tag_id", "tag_id", f"{D}.FeedbackBulkForm",
           action="tag", feedback_ids="{feedback_id}"),
-    _case("/discovery/feedback/bulk/", "insight_id", "insight_id", f"{D}.FeedbackBulkForm",
+    _case("/discovery/feedback/bulk/", "insight_id", "second_insight_id", f"{D}.FeedbackBulkForm",
           action="link", feedback_ids="{feedback_id}"),
     _case("/discovery/feedback/<feedback_id>/edit/", "customer", "customer_id",
           f"{IV}.FeedbackEditForm", text="Swapped", received_at="2026-11-01 10:00"),
-    _case("/discovery/feedback/<feedback_id>/link/", "insight_id", "insight_id",
+    _case("/discovery/feedback/<feedback_id>/link/", "insight_id", "second_insight_id",
           f"{IV}.LinkInsightForm"),
     _case("/discovery/feedback/<feedback_id>/merge/", "into", "second_feedback_id",
           "discovery.views.feedback.MergeForm"),
@@ -848,7 +853,7 @@ FORM_CASES = [
     _case("/backlog/items/<item_id>/cell/", "value", "user_id", field="owner", version="1"),
     _case("/backlog/items/<item_id>/cell/", "value", "area_id", field="area", version="1"),
     _case("/backlog/items/<item_id>/importance/", "customer_id", "customer_id",
-          "backlog.forms.ImportanceForm", importance="high"),
+          "backlog.forms.ImportanceForm", importance="important"),
     _case("/backlog/items/<item_id>/evidence/", "insight_id", "second_insight_id",
           "backlog.forms.EvidenceLinkForm"),
     _case("/backlog/items/<item_id>/evidence/", "feedback_id", "feedback_id",
@@ -861,11 +866,11 @@ FORM_CASES = [
     _case("/roadmap/roadmaps/<roadmap_id>/", "area", "area_id", f"{RV}.RoadmapFilterForm",
           method="get"),
     _case("/roadmap/roadmaps/new/", "tag", "tag_id", f"{RV}.RoadmapForm", name="Swapped",
-          kind="now_next_later"),
+          kind="now_next_later", scale="month"),
     _case("/roadmap/roadmaps/new/", "owner", "user_id", f"{RV}.RoadmapForm", name="Swapped",
-          kind="now_next_later"),
+          kind="now_next_later", scale="month"),
     _case("/roadmap/roadmaps/<roadmap_id>/edit/", "area", "area_id", f"{RV}.RoadmapForm",
-          name="Swapped", kind="now_next_later"),
+          name="Swapped", kind="now_next_later", scale="month"),
     _case("/roadmap/roadmaps/<roadmap_id>/items/add/", "item_id", "unplaced_item_id",
           "roadmap.views.roadmaps.AddForm", column_id="{column_id}"),
     _case("/roadmap/roadmaps/<roadmap_id>/items/add/", "column_id", "column_id",
@@ -873,7 +878,7 @@ FORM_CASES = [
     _case("/roadmap/roadmaps/<roadmap_id>/items/search/", "column_id", "column_id",
           method="get"),
     _case("/roadmap/roadmaps/<roadmap_id>/items/<item_id>/move/", "column_id",
-          "second_column_id", "roadmap.views.roadmaps.MoveForm"),
+          "second_column_id", "roadmap.views.roadmaps.MoveForm", reason="Swapped"),
     _case("/roadmap/roadmaps/<roadmap_id>/items/<item_id>/move/", "after_item_id",
           "second_item_id", "roadmap.views.roadmaps.MoveForm", column_id="{column_id}"),
     _case("/roadmap/roadmaps/<roadmap_id>/items/<item_id>/move/", "before_item_id",
@@ -902,7 +907,7 @@ FORM_CASES = [
     _case("/docs/<document_id>/links/", "target_id", "second_item_id", kind="item"),
     _case("/docs/<document_id>/links/", "target_id", "insight_id", kind="insight"),
     _case("/docs/<document_id>/links/", "target_id", "release_id", kind="release"),
-    _case("/docs/<document_id>/reviewers/add/", "user", "user_id"),
+    _case("/docs/<document_id>/reviewers/add/", "user", "admin_user_id"),
     _case("/docs/<document_id>/comments/add/", "parent", "comment_id", body="Agreed"),
     _case("/digests/stakeholders/<stakeholder_id>/follows/", "target", "second_item_id",
           "pmhub.digests.forms.FollowForm", shape="item:{}"),
@@ -978,6 +983,7 @@ def test_another_workspaces_id_in_a_form_or_query_is_refused(case, swap):
     own = send(a[case.key])
     assert own.status < 400, ("A's own id", own.status, _errors(own.text))
     assert own.problems() == []
+    assert own.written or case.method == "get", "A's own id changed nothing: a better body?"
     theirs = send(swap.b_values[case.key])
     nowhere = send(MISSING)
     assert theirs.problems() == []
