@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from discovery.models import FEEDBACK_MAX_CHARS, Company, Customer, Feedback, Insight, Tag
 from discovery.selectors import FeedbackFilters
+from pmhub.core.forms import FastWidgetRenderer
 
 # One bulk action touches at most this many rows: a page of the inbox is 50, a shift-selection
 # across "Load more" pages stays well below; anything bigger is a script, which has the API.
@@ -162,6 +163,8 @@ class FeedbackBulkForm(forms.Form):
 
 
 class FeedbackCreateForm(forms.Form):
+    default_renderer = FastWidgetRenderer()
+
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=FEEDBACK_MAX_CHARS,
@@ -180,7 +183,11 @@ class FeedbackCreateForm(forms.Form):
 
     def __init__(self, *args: Any, customers: QuerySet[Customer], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = customers
+        # Every customer of the workspace is an option (thousands once imports ran): only
+        # what the label needs, without the company.
+        self.fields["customer"].queryset = customers.select_related(None).only(
+            "id", "name", "email"
+        )
 
     def received_at(self) -> datetime | None:
         day = self.cleaned_data.get("received_on")
