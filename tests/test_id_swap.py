@@ -840,6 +840,7 @@ FORM_CASES = [
     _case("/backlog/", "owner", "user_id", f"{BF}.ItemFilterForm", method="get"),
     _case("/backlog/", "area", "area_id", f"{BF}.ItemFilterForm", method="get"),
     _case("/backlog/board/", "tag", "tag_id", method="get"),
+    _case("/backlog/", "view", "saved_view_id", method="get"),
     _case("/backlog/items/new/", "area", "area_id", f"{BF}.ItemCreateForm", title="Swapped",
           kind="idea"),
     _case("/backlog/items/<item_id>/edit/", "parent", "epic_id",
@@ -961,6 +962,14 @@ def test_every_form_field_naming_an_object_has_a_case():
     assert covered - looking == set()
 
 
+def _page(text: str, value: int) -> str:
+    """A page without what differs between two requests for it (nonces, CSRF tokens), the id
+    it was asked for written as <id>."""
+    text = re.sub(r'nonce="[^"]*"', "nonce", text)
+    text = re.sub(r"\b[A-Za-z0-9]{64}\b", "<csrf token>", text)
+    return _normal(text, [value])
+
+
 def _errors(page: str) -> list[str]:
     """The error messages of a page, for a failure's message."""
     return re.findall(r"errorlist[^>]*>\s*<li>([^<]{1,200})", page)
@@ -989,3 +998,6 @@ def test_another_workspaces_id_in_a_form_or_query_is_refused(case, swap):
     assert theirs.problems() == []
     assert theirs.status < 500
     assert (theirs.status, theirs.location) == (nowhere.status, nowhere.location), theirs.text[:300]
+    if case.method == "get":  # a filter by B's id shows what a filter by no row's id shows
+        b_id = swap.b_values[case.key]
+        assert _page(theirs.text, b_id) == _page(nowhere.text, MISSING)
