@@ -83,10 +83,14 @@ SENDS_TO_LOGIN = {"/accounts/logout/", "/accounts/login/two-factor/"}
 FORGED_LINK = {"share_token": "forged", "digest_token": "forged.link"}
 
 # Routes that need another object than the crawler's to get past their own checks: dates go on
-# a timeline (a board answers 404), a verdict needs one to reach the reviewer check.
+# a timeline (a board answers 404), an item's evidence is its link to an insight (not the
+# insight's evidence), a verdict needs one to reach the reviewer check.
 OTHER_VALUES = {
     "/w/<workspace_slug>/roadmap/roadmaps/<roadmap_id>/items/<item_id>/schedule/": {
         "roadmap_id": "timeline_id"
+    },
+    "/api/v1/workspaces/<workspace_slug>/items/<item_id>/evidence/<evidence_id>/": {
+        "evidence_id": "item_evidence_id"
     },
 }
 BODIES = {"/w/<workspace_slug>/docs/<document_id>/review/verdict/": {"verdict": "approved"}}
