@@ -172,6 +172,10 @@ def matrix(django_db_setup: None, django_db_blocker: Any, tmp_path_factory) -> I
         outsider = MembershipFactory(
             workspace=other, role=Role.ADMIN, user__email="outsider@elsewhere.test"
         ).user
+        locked = WorkspaceFactory(name="Locked", slug="locked", two_factor_required=True)
+        unverified = MembershipFactory(
+            workspace=locked, role=Role.ADMIN, user__email="admin@locked.test"
+        ).user
         values = world_values(
             workspace,
             other,
@@ -184,7 +188,11 @@ def matrix(django_db_setup: None, django_db_blocker: Any, tmp_path_factory) -> I
             workspace=workspace, actor=people[Role.EDITOR], name="Timeline", kind="timeline"
         ).id
         credentials: dict[str, dict[str, Any]] = {"anonymous": {}, "stakeholder": {}}
-        for principal, user in (("outsider", outsider), *people.items()):
+        for principal, user in (
+            ("outsider", outsider),
+            ("no two-factor", unverified),
+            *people.items(),
+        ):
             client = APIClient()
             client.force_login(user)
             credentials[str(principal)] = {"cookie": client.cookies[settings.SESSION_COOKIE_NAME]}
@@ -192,13 +200,14 @@ def matrix(django_db_setup: None, django_db_blocker: Any, tmp_path_factory) -> I
             ("foreign token", other, outsider, "write"),
             ("read token", workspace, people[Role.ADMIN], "read"),
             ("write token", workspace, people[Role.EDITOR], "write"),
+            ("no two-factor token", locked, unverified, "write"),
         ):
             _token, raw = api_token_create(
                 workspace=token_workspace, user=user, name=principal, access=access
             )
             credentials[principal] = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
         with override_settings(PMHUB_DEV_MAILDIR=mail.PMHUB_DEV_MAILDIR):
-            yield {"values": values, "credentials": credentials}
+            yield {"values": values, "credentials": credentials, "locked": locked.slug}
         transaction.set_rollback(True)
 
 
@@ -319,6 +328,37 @@ def test_every_route_principal_and_method_answers_as_the_policy_says(matrix):
                 )
     RUN.update(requests=requests, seconds=round(time.monotonic() - started, 1))
     print(f"authz matrix: {len(all_routes())} routes, {len(PRINCIPALS)} principals, {RUN}")
+    assert mismatches == [], f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches)
+
+
+def test_a_workspace_that_requires_two_factor_keeps_members_without_it_out(matrix):
+    """Its admin without two-factor, by session or by token, on every workspace route and
+    method: pages send them to set it up, the API answers 403; nothing is written."""
+    mismatches: list[str] = []
+    values = {**matrix["values"], "workspace_slug": matrix["locked"]}
+    for route in all_routes():
+        if "workspace_slug" not in route.parameters:
+            continue
+        for method in _rule(route) or {}:
+            for principal in ("no two-factor", "no two-factor token"):
+                if principal.endswith("token") and not route.is_api:
+                    continue  # tokens open no page (the matrix checks it)
+                response, written = _send(
+                    route, route.url(values), method, matrix["credentials"][principal]
+                )
+                location = response.get("Location", "")
+                sent_to_setup = response.status_code == 302 and location.startswith(
+                    "/accounts/two-factor/?workspace=locked"
+                )
+                if not (response.status_code == 403 if route.is_api else sent_to_setup):
+                    mismatches.append(
+                        f"{method} {route.url(values)} as {principal}: "
+                        f"{response.status_code} {location}".rstrip()
+                    )
+                elif written - BOOKKEEPING:
+                    mismatches.append(f"{method} {route.url(values)} wrote {sorted(written)}")
+                RUN["two-factor requests"] = RUN.get("two-factor requests", 0) + 1
+    print(f"two-factor lock: {RUN['two-factor requests']} requests")
     assert mismatches == [], f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches)
 
 

@@ -23,6 +23,10 @@ API tokens act as their member, and need the access TOKEN_ACCESS names for the m
 read-only token reads, a read-write token also writes. Tokens open API routes only; pages need
 a session.
 
+A workspace that requires two-factor authentication lets no member without it reach any of its
+routes, whatever their role: its pages send them to set it up, its API answers 403, by session
+or by token.
+
 The matrix sends GET, POST, PUT, PATCH and DELETE. HEAD and OPTIONS are left to Django and DRF
 (on the API, OPTIONS needs the role GET needs).
 
