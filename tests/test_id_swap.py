@@ -30,6 +30,7 @@ from rest_framework.test import APIClient
 
 from backlog.services import item_create, product_area_create
 from discovery.services import FeedbackInput, feedback_create, insight_create, tag_create
+from docs.services import document_create
 from pmhub.accounts.models import User
 from pmhub.accounts.services import api_token_create
 from pmhub.core.access import PUBLIC, access_of
@@ -318,6 +319,10 @@ def _values(workspace, other, admin, editor, settings, tmp_path) -> dict[str, An
     )
     unplaced = item_create(workspace=workspace, actor=editor, title="Audit log")
     epic = item_create(workspace=workspace, actor=editor, title="Enterprise", kind="epic")
+    decisions = [
+        document_create(workspace=workspace, actor=editor, kind="decision", title=title)
+        for title in ("Use Postgres", "Use Postgres 16")
+    ]
     feedback = feedback_create(
         workspace=workspace,
         actor=editor,
@@ -328,6 +333,8 @@ def _values(workspace, other, admin, editor, settings, tmp_path) -> dict[str, An
         **values,
         "unplaced_item_id": unplaced.id,
         "epic_id": epic.id,
+        "decision_id": decisions[0].id,
+        "second_decision_id": decisions[1].id,
         "second_feedback_id": feedback.id,
         "second_insight_id": insight.id,
         "second_item_id": second.id,
@@ -905,6 +912,8 @@ FORM_CASES = [
           kind="prd", title="Swapped"),
     _case("/docs/new/", "template", "template_id", method="get", kind="prd"),
     _case("/docs/<document_id>/details/", "owner", "user_id"),
+    _case("/docs/<decision_id>/details/", "superseded_by", "second_decision_id",
+          decision_status="superseded"),
     _case("/docs/<document_id>/links/", "target_id", "second_item_id", kind="item"),
     _case("/docs/<document_id>/links/", "target_id", "insight_id", kind="insight"),
     _case("/docs/<document_id>/links/", "target_id", "release_id", kind="release"),
