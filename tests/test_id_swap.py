@@ -137,12 +137,13 @@ CHECKSUM = sql.SQL(
 )
 FOREIGN_ROW = sql.SQL(
     "SELECT {label}, count(*) FROM {table} c JOIN {target} p ON p.{key} = c.{column}"
-    " WHERE p.workspace_id <> c.workspace_id"
+    " WHERE c.workspace_id IN ({a}, {b}) AND p.workspace_id <> c.workspace_id"
 )
 # A user of another workspace who is no member of the row's (a member removed from A, still
 # named as the author of A's rows, is no link to B).
 STRANGER = sql.SQL(
-    "SELECT {label}, count(*) FROM {table} c WHERE NOT EXISTS (SELECT 1 FROM"
+    "SELECT {label}, count(*) FROM {table} c WHERE c.workspace_id IN ({a}, {b}) AND NOT EXISTS"
+    " (SELECT 1 FROM"
     " workspaces_membership m WHERE m.workspace_id = c.workspace_id AND m.user_id = c.{column})"
     " AND EXISTS (SELECT 1 FROM workspaces_membership m"
     " WHERE m.workspace_id <> c.workspace_id AND m.user_id = c.{column})"
@@ -167,9 +168,10 @@ def _checksum_parts(b: int) -> dict[str, sql.Composed]:
     }
 
 
-def _link_parts() -> dict[str, list[sql.Composed]]:
+def _link_parts(a: int, b: int) -> dict[str, list[sql.Composed]]:
     """Per tenant-owned table, a statement part per foreign key counting its rows that point
-    into another workspace or (for users) at someone who is no member of the row's workspace."""
+    into another workspace or (for users) at someone who is no member of the row's workspace;
+    rows of A and B only, whatever other tests left in the database."""
     owned = set(workspace_owned_models())
     parts: dict[str, list[sql.Composed]] = {}
     for model in workspace_owned_models():
@@ -180,6 +182,8 @@ def _link_parts() -> dict[str, list[sql.Composed]]:
                 "label": sql.Literal(f"{model._meta.db_table}.{fk.column}"),
                 "table": sql.Identifier(model._meta.db_table),
                 "column": sql.Identifier(fk.column),
+                "a": sql.Literal(a),
+                "b": sql.Literal(b),
             }
             if fk.related_model in owned:
                 target = fk.related_model._meta.db_table
@@ -377,7 +381,7 @@ def swap(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Swap]
             api_token.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
             world = Swap(a, b, a_values, b_values, ui, api_session, api_token, Client())
             world.checksum_parts = _checksum_parts(b.id)
-            world.link_parts = _link_parts()
+            world.link_parts = _link_parts(a.id, b.id)
             world.b_rows = world.checksums(world.checksum_parts)
             yield world
         finally:
