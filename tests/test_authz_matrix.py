@@ -41,6 +41,8 @@ from docs.models import Comment, Reviewer
 from pmhub.accounts.services import api_token_create
 from pmhub.core import policy
 from pmhub.workspaces.roles import Role
+from roadmap.models import KeyResult
+from roadmap.objectives import key_result_item_link
 from roadmap.services import roadmap_create
 from tests.factories import MembershipFactory, WorkspaceFactory
 from tests.test_tenancy_crawler import (
@@ -183,6 +185,13 @@ def matrix(django_db_setup: None, django_db_blocker: Any, tmp_path_factory) -> I
             people[Role.EDITOR],
             mail,
             tmp_path_factory.mktemp("matrix"),
+        )
+        # The item under its key result, so that unlinking it is a removal of something there.
+        key_result_item_link(
+            workspace=workspace,
+            actor=people[Role.EDITOR],
+            key_result=KeyResult.objects.for_workspace(workspace).get(id=values["key_result_id"]),
+            item_id=values["item_id"],
         )
         values["timeline_id"] = roadmap_create(
             workspace=workspace, actor=people[Role.EDITOR], name="Timeline", kind="timeline"
