@@ -101,6 +101,11 @@ class ImportOutputSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
 
 
+@extend_schema_serializer(component_name="KeyResultItemLink")
+class LinkOutputSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+
+
 def _objective(workspace: Workspace, objective_id: int) -> Objective:
     return object_or_404(okr.objective_get, workspace=workspace, objective_id=objective_id)
 
@@ -428,8 +433,8 @@ class KeyResultItemLinkApi(WorkspaceApiView):
     @extend_schema(
         request=InputSerializer,
         responses={
-            201: OpenApiResponse(description="Linked."),
-            200: OpenApiResponse(description="Was already linked."),
+            201: OpenApiResponse(LinkOutputSerializer, description="Linked."),
+            200: OpenApiResponse(LinkOutputSerializer, description="Was already linked."),
         },
         summary="Link a backlog item to the key result it should move",
     )
