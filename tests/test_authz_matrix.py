@@ -86,7 +86,7 @@ FORGED_LINK = {"share_token": "forged", "digest_token": "forged.link"}
 
 # Routes that need another object than the crawler's to get past their own checks: dates go on
 # a timeline (a board answers 404), an item's evidence is its link to an insight (not the
-# insight's evidence), a verdict needs one to reach the reviewer check.
+# insight's evidence). A verdict needs a body to reach the reviewer check.
 OTHER_VALUES = {
     "/w/<workspace_slug>/roadmap/roadmaps/<roadmap_id>/items/<item_id>/schedule/": {
         "roadmap_id": "timeline_id"
