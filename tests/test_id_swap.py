@@ -3,7 +3,8 @@ leaves that workspace as it was.
 
 Two workspaces, A and B, each hold one object of every kind a URL argument names (the tenancy
 crawler's builders). An admin of A requests A's URLs with B's ids put in, one argument at a time
-and all at once, by every method the route accepts, with a plausible body: every answer is 404.
+and all at once, by every method the route accepts, with a plausible body (pages as a browser and
+as htmx asks for them; the API with a read-write token and with a session): every answer is 404.
 Ids in request bodies and query strings (found in the OpenAPI schema and in the UI's forms) get
 the answer an id that exists nowhere gets: a 400 or 404, never a link to B's row.
 
@@ -244,6 +245,7 @@ class Swap:
     api_session: APIClient
     api_token: APIClient
     anonymous: Client
+    ui_htmx: Client
     checksum_parts: dict[str, sql.Composed] = field(default_factory=dict)
     link_parts: dict[str, list[sql.Composed]] = field(default_factory=dict)
     b_rows: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -262,7 +264,7 @@ class Swap:
             return [("anonymous", self.anonymous)]
         if route.is_api:
             return [("token", self.api_token), ("session", self.api_session)]
-        return [("session", self.ui)]
+        return [("session", self.ui), ("htmx", self.ui_htmx)]
 
     def request(
         self, client: Client, method: str, url: str, body: dict[str, Any] | None = None
@@ -379,7 +381,10 @@ def swap(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Swap]
             _token, raw = api_token_create(workspace=a, user=a_admin, name="swap", access="write")
             api_token = APIClient()
             api_token.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-            world = Swap(a, b, a_values, b_values, ui, api_session, api_token, Client())
+            # Pages answer htmx with partials, which some views draw from their own lookups.
+            ui_htmx = Client(headers={"HX-Request": "true"})
+            ui_htmx.force_login(a_admin)
+            world = Swap(a, b, a_values, b_values, ui, api_session, api_token, Client(), ui_htmx)
             world.checksum_parts = _checksum_parts(b.id)
             world.link_parts = _link_parts(a.id, b.id)
             world.b_rows = world.checksums(world.checksum_parts)
@@ -778,7 +783,9 @@ def test_another_workspaces_id_in_an_api_body_or_query_is_refused(case, swap):
         theirs.text[:300],
     )
     assert theirs.status == nowhere.status
-    assert _normal(theirs.text, [swap.b_values[case.key]]) == _normal(nowhere.text, [MISSING])
+    # Both ids written as <id> in both answers: B's id may equal an id of A's that either shows.
+    ids = [swap.b_values[case.key], MISSING]
+    assert _normal(theirs.text, ids) == _normal(nowhere.text, ids)
 
 
 # --- ids in the UI's forms and query strings ------------------------------------------------
@@ -975,12 +982,12 @@ def test_every_form_field_naming_an_object_has_a_case():
     assert covered - looking == set()
 
 
-def _page(text: str, value: int) -> str:
-    """A page without what differs between two requests for it (nonces, CSRF tokens), the id
-    it was asked for written as <id>."""
+def _page(text: str, ids: list[int]) -> str:
+    """A page without what differs between two requests for it (nonces, CSRF tokens), `ids`
+    written as <id>."""
     text = re.sub(r'nonce="[^"]*"', "nonce", text)
     text = re.sub(r"\b[A-Za-z0-9]{64}\b", "<csrf token>", text)
-    return _normal(text, [value])
+    return _normal(text, ids)
 
 
 def _errors(page: str) -> list[str]:
@@ -1012,5 +1019,5 @@ def test_another_workspaces_id_in_a_form_or_query_is_refused(case, swap):
     assert theirs.status < 500
     assert (theirs.status, theirs.location) == (nowhere.status, nowhere.location), theirs.text[:300]
     if case.method == "get":  # a filter by B's id shows what a filter by no row's id shows
-        b_id = swap.b_values[case.key]
-        assert _page(theirs.text, b_id) == _page(nowhere.text, MISSING)
+        ids = [swap.b_values[case.key], MISSING]  # as <id> in both: see the API's test
+        assert _page(theirs.text, ids) == _page(nowhere.text, ids)
