@@ -28,7 +28,7 @@ routes, whatever their role: its pages send them to set it up, its API answers 4
 or by token.
 
 The matrix sends GET, POST, PUT, PATCH and DELETE. HEAD and OPTIONS are left to Django and DRF
-(on the API, OPTIONS needs the role GET needs).
+(on the API, OPTIONS needs a member of any role, or a token of either access).
 
 To declare a new route: add one line to the table of its part of the app (a page under
 /w/<workspace_slug>/ to PAGES, an endpoint under /api/v1/workspaces/<workspace_slug>/ to API,
