@@ -18,6 +18,11 @@ EXTRA_ITEMS = 400
 EXTRA_DOCUMENTS = 40
 AREAS = ["Exports", "Billing", "Onboarding", "Integrations", "Reporting", "Mobile", "Search"]
 PASSWORD = "bench-load-password"  # noqa: S105 - a local bench's seeded logins.
+IMPORTER_EMAIL = "importer@bench-load.test"
+ENGINEER_EMAIL = "engineer@bench-load.test"
+# The people who write in, the seeded history's and the run's imports alike: customers come
+# back, so the run's imports do not grow the customer list run after run.
+CUSTOMERS = 1_500
 
 SUBJECTS = [
     "the CSV export", "the billing page", "the Salesforce sync", "the mobile app",
@@ -57,7 +62,7 @@ def feedback_csv(rng: random.Random, rows: int, prefix: str) -> bytes:
             [
                 f"{prefix}-{i}",
                 f"{feedback_text(rng)} (ticket {prefix}-{i})",
-                f"user{rng.randrange(600)}@customer{rng.randrange(60)}.test",
+                customer_email(rng.randrange(CUSTOMERS)),
                 f"2026-{rng.randrange(1, 12):02d}-{rng.randrange(1, 28):02d}T10:00:00Z",
             ]
         )
@@ -65,7 +70,11 @@ def feedback_csv(rng: random.Random, rows: int, prefix: str) -> bytes:
 
 
 def pm_email(i: int) -> str:
-    return f"pm{i}@bench-load.test"
+    return f"pm{i % PM_COUNT}@bench-load.test"
+
+
+def customer_email(n: int) -> str:
+    return f"user{n}@customer{n % 60}.test"
 
 
 def seeded() -> Any:
@@ -108,8 +117,8 @@ def seed() -> dict[str, Any]:
         Membership.objects.create(workspace=workspace, user=user, role=Role.EDITOR)
         pms.append(user)
     for email, name, role in (
-        ("importer@bench-load.test", "Importer", Role.EDITOR),
-        ("engineer@bench-load.test", "Engineer", Role.VIEWER),
+        (IMPORTER_EMAIL, "Importer", Role.EDITOR),
+        (ENGINEER_EMAIL, "Engineer", Role.VIEWER),
     ):
         user = user_create(email=email, password=PASSWORD, name=name)
         Membership.objects.create(workspace=workspace, user=user, role=role)
@@ -166,6 +175,6 @@ def token_for_engineer(workspace: Any) -> str:
     from pmhub.accounts.models import User
     from pmhub.accounts.services import api_token_create
 
-    user = User.objects.get(email="engineer@bench-load.test")
+    user = User.objects.get(email=ENGINEER_EMAIL)
     _, raw = api_token_create(workspace=workspace, user=user, name="load bench", access="read")
     return raw

@@ -34,10 +34,17 @@ import gevent
 from locust import FastHttpUser, between, constant_pacing, events, task
 from locust.env import Environment
 
-SLUG = "bench-load"
+from bench._load_seed import (
+    CUSTOMERS,
+    IMPORTER_EMAIL,
+    PASSWORD,
+    SLUG,
+    customer_email,
+    pm_email,
+)
+
 W = f"/w/{SLUG}"
 API = f"/api/v1/workspaces/{SLUG}"
-PASSWORD = "bench-load-password"  # noqa: S105 - the bench's seeded logins (bench._load_seed).
 IMPORT_ROWS = 300
 # The end of every workspace page's title: not the login page, not an error page.
 IN_WORKSPACE = " · Bench load · pmhub</title>"
@@ -209,7 +216,7 @@ class Pm(_Browser):
 
     def on_start(self) -> None:
         Pm.number += 1
-        self.email = f"pm{Pm.number % 24}@bench-load.test"
+        self.email = pm_email(Pm.number)
         self.items: list[int] = []
         self.mine: list[int] = []
         self.feedback: list[int] = []
@@ -455,7 +462,7 @@ class Importer(_Browser):
     count = 0
 
     def on_start(self) -> None:
-        self.login("importer@bench-load.test")
+        self.login(IMPORTER_EMAIL)
 
     def csv(self) -> bytes:
         Importer.count += 1
@@ -463,7 +470,7 @@ class Importer(_Browser):
             f"load-{RUN}-{Importer.count}-{i},"
             f"{RNG.choice(WORDS).capitalize()} {RNG.choice(WORDS)} is broken for us"
             f" since the update (ticket {RUN}-{Importer.count}-{i}),"
-            f"user{RNG.randrange(500)}@customer{RNG.randrange(50)}.test,"
+            f"{customer_email(RNG.randrange(CUSTOMERS))},"
             f"2026-11-{RNG.randrange(1, 26):02d}T09:00:00Z"
             for i in range(IMPORT_ROWS)
         ]

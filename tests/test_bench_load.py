@@ -39,9 +39,10 @@ def test_twenty_seconds_of_load_without_errors():
     assert set(figures["classes"]) == {"pm", "engineer", "importer"}
     assert all(c["requests"] > 0 for c in figures["classes"].values()), figures["classes"]
     assert {c["users"] for c in figures["classes"].values()} == {3, 1}
-    # The importer's file went through the upload, the mapping and the worker.
-    assert figures["imports"] >= 1
-    assert figures["rows_tagged"] == figures["import_rows"] == 300 * figures["imports"]
+    # The importer's file went through the upload, the mapping and the worker (which the
+    # bench waits for after the users stop).
+    assert figures["import_rows"] >= 300
+    assert figures["rows_tagged"] == figures["import_rows"]
     assert figures["floor_rps"] > 0
     assert figures["floor_errors"] == 0
     assert figures["web_cpu_ms_per_request"] > 0
