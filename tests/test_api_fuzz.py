@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ from tests.test_tenancy_crawler import (
     _discovery_objects,
     _docs_objects,
     _roadmap_objects,
+    world_values,
 )
 
 pytestmark = pytest.mark.django_db
@@ -445,3 +447,35 @@ def test_linking_an_item_to_a_key_result_answers_the_body_its_schema_declares(
     assert linked.json() == again.json() == {"item_id": item.id}
     _conforms(template, "POST", linked)
     _conforms(template, "POST", again)
+
+
+def _id_swaps() -> list[tuple[str, str, str]]:
+    """(path, method, parameter) for every id parameter of every operation."""
+    return [
+        (operation.ok().path, operation.ok().method.upper(), name)
+        for operation in schema.get_all_operations()
+        for name in re.findall(r"\{(\w+)\}", operation.ok().path)
+        if name != "workspace_slug"
+    ]
+
+
+@pytest.fixture
+def crawler_values(workspace, other_workspace, admin, member, settings, tmp_path):
+    """The tenancy crawler's objects of `workspace`, one of each kind, by URL argument."""
+    return world_values(workspace, other_workspace, admin, member, settings, tmp_path)
+
+
+def test_an_id_past_bigint_in_any_path_is_refused_cleanly(
+    crawler_values, workspace, admin, token_client
+):
+    client = token_client(admin, workspace)
+    answers = {}
+    for path, method, name in _id_swaps():
+        values = {**crawler_values, name: 2**64}
+        url = re.sub(r"\{(\w+)\}", lambda m, values=values: str(values[m[1]]), path)
+        response = getattr(client, method.lower())(url, {}, format="json")
+        answers[(method, path, name)] = (response.status_code, response.get("Content-Type"))
+
+    # 204: unlinking an item that is not linked is harmless, whatever its id.
+    refused = {(404, "application/json"), (400, "application/json"), (204, None)}
+    assert {swap: answer for swap, answer in answers.items() if answer not in refused} == {}
