@@ -479,3 +479,18 @@ def test_an_id_past_bigint_in_any_path_is_refused_cleanly(
     # 204: unlinking an item that is not linked is harmless, whatever its id.
     refused = {(404, "application/json"), (400, "application/json"), (204, None)}
     assert {swap: answer for swap, answer in answers.items() if answer not in refused} == {}
+
+
+def test_a_body_of_a_type_the_operation_does_not_read_is_a_documented_415(
+    workspace, admin, token_client
+):
+    client = token_client(admin, workspace)
+
+    response = client.post("/api/v1/workspaces/acme/companies/", "name", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert response.json() == {
+        "message": 'Unsupported media type "text/plain" in request.',
+        "extra": {},
+    }
+    _conforms("/api/v1/workspaces/{workspace_slug}/companies/", "POST", response)

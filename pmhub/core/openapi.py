@@ -26,6 +26,7 @@ ERROR_DESCRIPTIONS = {
     "403": "The token is read-only or the caller's role does not allow this.",
     "404": "No such object in this workspace (or the caller is not a member of it).",
     "413": "The body is over the size limit (PMHUB_MAX_REQUEST_BYTES); `extra.limit` says it.",
+    "415": "The body's Content-Type is not one this operation reads.",
 }
 
 
@@ -34,8 +35,8 @@ class AutoSchema(openapi.AutoSchema):
     that clients (and the API fuzzer) find each status the API can answer in the schema.
 
     401 and 403 can come from any operation, 404 from any with a path parameter, 400 from any
-    that reads a body or a query parameter, 413 from any that reads a body. An error status a
-    view declares without a body (`{412: None}`) gets the error body too."""
+    that reads a body or a query parameter, 413 and 415 from any that reads a body. An error
+    status a view declares without a body (`{412: None}`) gets the error body too."""
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -65,5 +66,5 @@ class AutoSchema(openapi.AutoSchema):
         if self.method not in READS or has_query:
             codes.append("400")
         if self.method not in READS:
-            codes.append("413")
+            codes.extend(["413", "415"])
         return sorted(codes)
