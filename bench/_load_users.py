@@ -1,7 +1,8 @@
 """The load bench's users, run by locust in a process of their own (locust patches the standard
 library for gevent on import; bench.load, which starts this, stays unpatched).
 
-python -m bench._load_users --host URL --users N --spawn-rate R --duration S --token T --out F
+PMHUB_BENCH_TOKEN=T python -m bench._load_users --host URL --users N --engineers E
+    --spawn-rate R --duration S --out F --started F [--floor S]
 
 - PMs sign in through the login form, then browse what PMs open all day (backlog list and
   board, items, the discovery inbox, feedback, insights, search, roadmaps, docs) and edit: new
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import time
@@ -580,7 +582,6 @@ def main() -> None:
     parser.add_argument("--engineers", type=int, required=True)
     parser.add_argument("--spawn-rate", type=float, required=True)
     parser.add_argument("--duration", type=float, required=True)
-    parser.add_argument("--token", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--floor", type=float, default=10)
     parser.add_argument("--floor-users", type=int, default=10)
@@ -599,7 +600,8 @@ def main() -> None:
         floor_s = time.monotonic() - floor_started
         floor_runner.quit()
 
-    Engineer.token = args.token
+    # From the environment, not the command line, which any process can read.
+    Engineer.token = os.environ["PMHUB_BENCH_TOKEN"]
     Engineer.fixed_count = args.engineers
     environment = Environment(user_classes=[Pm, Engineer, Importer], host=args.host, events=events)
     runner = environment.create_local_runner()

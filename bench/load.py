@@ -447,9 +447,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             [sys.executable, "-m", "bench._load_users", "--host", host,
              "--users", str(args.users), "--engineers", str(args.engineers),
              "--spawn-rate", str(args.spawn_rate), "--duration", str(args.duration),
-             "--token", token, "--out", str(out), "--floor", str(args.floor),
+             "--out", str(out), "--floor", str(args.floor),
              "--started", str(started)],
-            env,
+            {**env, "PMHUB_BENCH_TOKEN": token},
         )  # fmt: skip
         deadline = time.monotonic() + args.floor + 60
         while not started.exists():
