@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from pmhub.core.access import public_view
+from pmhub.core.api_schema import SchemaView
 from pmhub.core.health import health
 from pmhub.workspaces import views as workspace_views
 
@@ -30,7 +31,7 @@ urlpatterns = [
     path("changelog/", include("docs.public_urls")),
     path("digest/", include("pmhub.digests.public_urls")),
     path("api/v1/", include("pmhub.api_urls")),
-    path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/schema/", public_view(SchemaView.as_view()), name="api-schema"),
     path(
         "api/docs/",
         public_view(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
