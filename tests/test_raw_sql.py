@@ -78,6 +78,7 @@ BUILT: dict[str, tuple[int, str]] = {
     "bench/_setup.py::raw_floor.floor": (1, "replays statements Django ran, with their params"),
     "bench/_digests_load.py::_copy": (3, "table and column names passed by the loader's code"),
     "bench/digests.py::database_drop": (1, "DROP DATABASE named by the bench's DATABASE_URL"),
+    "bench/load.py::database_admin": (2, "CREATE/DROP DATABASE named by the bench's DATABASE_URL"),
     "bench/discovery.py::_copy": (1, "table and column names passed by the loader's code"),
     "bench/discovery.py::load": (
         3,
