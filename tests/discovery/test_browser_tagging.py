@@ -265,6 +265,9 @@ def test_pm_edits_a_rule_in_its_row_with_the_preview(
     # Someone deletes the rule while it is open here: saving says so.
     page.get_by_role("link", name=r"Edit rule invoices?\b").click()
     _wait_for_htmx(page, f"#rule-{rule.id}-fields")
+    # The opened row's own preview must have answered first: arriving after the 404 took the row
+    # away, its out-of-band error reset would find no target (a console error, not the page's).
+    expect(preview).to_contain_text("Would tag 2 existing items")
     TagRule.objects.for_workspace(workspace).filter(id=rule.id).delete()
     page.locator(f"#rule-{rule.id} form.rule-edit").get_by_role(
         "button", name="Save changes"
