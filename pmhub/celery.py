@@ -45,6 +45,13 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 15},
     },
+    # Hourly (https://crontab.guru/#0_*_*_*_*, as an interval): forget the API's idempotency
+    # keys older than their 24 hours.
+    "idempotency-keys-prune": {
+        "task": "pmhub.workspaces.idempotency_keys_prune",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 
 

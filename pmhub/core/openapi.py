@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 READS = {"GET", "HEAD", "DELETE"}
@@ -27,7 +27,15 @@ ERROR_DESCRIPTIONS = {
     "404": "No such object in this workspace (or the caller is not a member of it).",
     "413": "The body is over the size limit (PMHUB_MAX_REQUEST_BYTES); `extra.limit` says it.",
     "415": "The body's Content-Type is not one this operation reads.",
+    "422": "The Idempotency-Key was sent before with a different request.",
 }
+
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "Optional. A key of your choosing (a UUID, say) that makes retrying this request safe: a "
+    "request sent again with the same key within 24 hours is not run again, and gets the first "
+    "request's answer, with `Idempotent-Replayed: true`. Only successful answers are kept; the "
+    "same key with a different body is refused with 422."
+)
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -54,6 +62,21 @@ class AutoSchema(openapi.AutoSchema):
                 )
         return responses
 
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        header = getattr(self.view, "idempotency_key_header", "")
+        if self.method == "POST" and header:
+            parameters.append(
+                OpenApiParameter(
+                    header,
+                    {"type": "string", "maxLength": 255, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
+                    location=OpenApiParameter.HEADER,
+                    required=False,
+                    description=IDEMPOTENCY_KEY_DESCRIPTION,
+                )
+            )
+        return parameters
+
     def _get_paginator(self) -> Any:
         # A view paginates its GET list; the same class's PUT may answer a plain list.
         return super()._get_paginator() if self.method == "GET" else None
@@ -67,4 +90,6 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("400")
         if self.method not in READS:
             codes.extend(["413", "415"])
+        if self.method == "POST" and getattr(self.view, "idempotency_key_header", ""):
+            codes.append("422")
         return sorted(codes)

@@ -154,3 +154,36 @@ class AuditEvent(WorkspaceOwnedModel):
             else:
                 rows.append((name, None, value, False))
         return rows
+
+
+class IdempotentRequest(WorkspaceOwnedModel):
+    """An API POST sent with an `Idempotency-Key` header, and the answer it got.
+
+    The row is inserted in the transaction that does the request's work and carries its 2xx
+    answer, so it is committed together with what it created: a client whose connection broke
+    after the commit sends the same key again and gets the same answer instead of a second
+    object. A request still running holds the row's lock, so a concurrent retry waits for it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, the path with its query and the body: the same key sent with
+    # another request is refused rather than answered with the first one's result.
+    fingerprint = models.CharField(max_length=64)
+    # Filled in before the commit: a committed row always holds its answer.
+    status_code = models.PositiveSmallIntegerField(default=0)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(default=b"")
+    location = models.CharField(max_length=2000, blank=True)
+    etag = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "user", "key"], name="idempotent_request_unique_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotent_request_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.status_code}"

@@ -6,7 +6,9 @@ the API. PostgreSQL is stopped twice, with `pg_ctl stop -m fast` (a restart) and
 While it is down every request is a 503 that says so (the 503 page, the API's error shape,
 Retry-After), never a 500 or a traceback; once it is back every request succeeds again within
 seconds, from the same gunicorn processes; every write acknowledged with a 201 is in the
-database afterwards, under the id the response gave.
+database afterwards, under the id the response gave. The item writer retries each create with
+its Idempotency-Key until it gets a 201: every item is stored once, and a create that committed
+although its answer was a 503 is acknowledged by its retry with the id it was stored under.
 
 Run it with `-s` to see the figures (one JSON line)."""
 
@@ -269,6 +271,7 @@ class Outcome:
     body: str = ""  # kept for answers other than 2xx
     marker: str = ""
     created_id: int | None = None
+    replayed: bool = False  # a retry answered with the first request's answer
     database_ok: bool | None = None  # /health/'s database check
 
 
@@ -341,6 +344,7 @@ class Load:
             self.leaks.append(f"{client} {path} {response.status_code}")
         if response.status_code == 201:
             outcome.created_id = response.json()["id"]
+            outcome.replayed = response.headers.get("Idempotent-Replayed") == "true"
         if not response.ok:
             outcome.body = response.text
         if path == "/health/":
@@ -390,10 +394,22 @@ def _build_load(app: App) -> Load:
             marker,
         )
 
+    retrying = {"marker": ""}
+
     def write_item(session: requests.Session) -> tuple[str, requests.Response, str]:
-        marker = f"restart-{secrets.token_hex(8)}"
+        # A careful client: the same create, with the same key, until it is answered 201.
+        marker = retrying["marker"] or f"restart-{secrets.token_hex(8)}"
+        retrying["marker"] = marker
         path = f"{api}/items/"
-        return path, session.post(f"{app.base}{path}", json={"title": marker}, timeout=30), marker
+        response = session.post(
+            f"{app.base}{path}",
+            json={"title": marker},
+            headers={"Idempotency-Key": marker},
+            timeout=30,
+        )
+        if response.status_code == 201:
+            retrying["marker"] = ""
+        return path, response, marker
 
     def cycle(paths: list[str]) -> Request:
         turn = iter(range(sys.maxsize))
@@ -405,6 +421,7 @@ def _build_load(app: App) -> Load:
         return request
 
     load = Load(app)
+    load.retrying = retrying
     load.add("feedback writer", _api_session(app), write_feedback, PAUSE_SECONDS)
     load.add("item writer", _api_session(app), write_item, PAUSE_SECONDS)
     reads = [f"{api}/feedback/?page_size=20", f"{api}/items/?page_size=20"]
@@ -503,7 +520,10 @@ def test_requests_fail_only_while_postgres_is_down_and_no_acknowledged_write_is_
 
     with psycopg.connect(cluster.url("pmhub")) as conn:
         stored = dict(conn.execute("SELECT external_id, id FROM discovery_feedback").fetchall())
-        stored |= dict(conn.execute("SELECT title, id FROM backlog_item").fetchall())
+        items = conn.execute("SELECT title, id FROM backlog_item WHERE title LIKE 'restart-%'")
+        items = items.fetchall()
+        stored |= dict(items)
+    item_markers = {o.marker for o in outcomes if o.path.endswith("/items/")}
     acknowledged = {o.marker: o.created_id for o in outcomes if o.status == 201}
     # A write can commit and its answer still be a 503, when the connection drops between the
     # commit and the end of the request: counted, not failed (the client cannot know; a retry
@@ -522,6 +542,9 @@ def test_requests_fail_only_while_postgres_is_down_and_no_acknowledged_write_is_
             1 for marker, created in acknowledged.items() if stored.get(marker) == created
         ),
         "writes_refused_but_stored": dict(refused_but_stored),
+        "item_creates": len(item_markers),
+        "item_attempts": sum(1 for o in outcomes if o.path.endswith("/items/")),
+        "item_retries_replayed": sum(1 for o in outcomes if o.replayed),
     }
     print(json.dumps(figures))
     logged = app.log.read_text()
@@ -546,6 +569,13 @@ def test_requests_fail_only_while_postgres_is_down_and_no_acknowledged_write_is_
     # recovery too, because PostgreSQL acknowledges a commit after its WAL record is flushed.
     assert figures["writes_acknowledged"] >= 50
     assert figures["writes_acknowledged_and_found"] == figures["writes_acknowledged"]
+    # Retried with its Idempotency-Key, each item is stored once, and each stored one was
+    # acknowledged in the end under its id (but the create still being retried when the load
+    # stopped, which may be stored or not).
+    assert len(items) == len({title for title, _ in items}), Counter(t for t, _ in items)
+    unfinished = {load.retrying["marker"]} - {""}
+    assert {title for title, _ in items} - set(acknowledged) <= unfinished
+    assert item_markers - set(acknowledged) <= unfinished
     # The same gunicorn processes served before, during and after: none was restarted.
     assert app.server.poll() is None
     assert {p.pid for p in psutil.Process(app.server.pid).children()} == workers

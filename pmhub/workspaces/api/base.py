@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -15,6 +16,16 @@ from rest_framework.views import APIView
 from pmhub.accounts.models import ApiToken
 from pmhub.core.access import USER, WORKSPACE
 from pmhub.core.exceptions import ApplicationError
+from pmhub.workspaces.idempotency import (
+    HEADER as IDEMPOTENCY_HEADER,
+)
+from pmhub.workspaces.idempotency import (
+    Claim,
+    idempotency_key_read,
+    idempotent_request_claim,
+    idempotent_request_record,
+    request_fingerprint,
+)
 from pmhub.workspaces.models import Membership, Workspace
 from pmhub.workspaces.roles import SAFE_METHODS, Role, role_allows, role_required_for
 from pmhub.workspaces.selectors import membership_get_for_user
@@ -33,6 +44,11 @@ def two_factor_required_error(*, by_token: bool) -> TwoFactorRequired:
         "Turn it on under Account › Two-factor authentication.",
         extra={"setup_url": reverse("accounts:two-factor")},
     )
+
+
+class _Replay(Exception):  # noqa: N818 - not an error: the answer of an earlier request
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
 
 
 class UserApiView(APIView):
@@ -57,6 +73,11 @@ class WorkspaceApiView(APIView):
 
     workspace: Workspace
     membership: Membership
+    # Every POST takes this header (pmhub.workspaces.idempotency); the schema documents it.
+    idempotency_key_header = IDEMPOTENCY_HEADER
+    # Set for a POST with an Idempotency-Key.
+    idempotency_fingerprint: str = ""
+    idempotency_claim: Claim | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -72,7 +93,28 @@ class WorkspaceApiView(APIView):
 
     def dispatch(self, request: Any, *args: Any, workspace_slug: str = "", **kwargs: Any) -> Any:
         self.workspace_slug = workspace_slug
-        return super().dispatch(request, *args, **kwargs)
+        if request.method != "POST" or IDEMPOTENCY_HEADER not in request.headers:
+            return super().dispatch(request, *args, **kwargs)
+        self.idempotency_fingerprint = request_fingerprint(
+            method=request.method, full_path=request.get_full_path(), body=request.body
+        )
+        # The key's row commits with the work and its answer, or nothing does.
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)
+            if not 200 <= response.status_code < 300:
+                # Refused or failed: nothing may stay, and a rollback on a connection lost
+                # meanwhile is quietly dropped, where a commit would raise a second error.
+                transaction.set_rollback(True)
+            elif self.idempotency_claim is not None:
+                idempotent_request_record(
+                    workspace=self.workspace, claim=self.idempotency_claim, response=response
+                )
+        return response
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, _Replay):
+            return exc.response
+        return super().handle_exception(exc)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -102,3 +144,17 @@ class WorkspaceApiView(APIView):
             raise exceptions.PermissionDenied("Your role in this workspace does not allow this.")
         self.workspace = membership.workspace
         self.membership = membership
+        if self.idempotency_fingerprint:
+            self._claim_idempotency_key(request)
+
+    def _claim_idempotency_key(self, request: Request) -> None:
+        key = idempotency_key_read(request.headers)
+        claimed = idempotent_request_claim(
+            workspace=self.workspace,
+            user=request.user,
+            key=key,
+            fingerprint=self.idempotency_fingerprint,
+        )
+        if isinstance(claimed, HttpResponse):
+            raise _Replay(claimed)
+        self.idempotency_claim = claimed
