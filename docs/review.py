@@ -191,8 +191,9 @@ def reviewer_add(*, workspace: Workspace, actor: User | None, document: Document
 
 
 @transaction.atomic
-def reviewer_remove(*, workspace: Workspace, document: Document, reviewer_id: int) -> None:
-    """Remove a reviewer. When the others all approved this round, the document is approved."""
+def reviewer_remove(*, workspace: Workspace, document: Document, reviewer_id: int) -> bool:
+    """Remove a reviewer. When the others all approved this round, the document is approved.
+    False when the reviewer was gone already (a second click)."""
     document = Document.objects.for_workspace(workspace).select_for_update().get(id=document.id)
     deleted, _ = (
         Reviewer.objects.for_workspace(workspace)
@@ -201,6 +202,7 @@ def reviewer_remove(*, workspace: Workspace, document: Document, reviewer_id: in
     )
     if deleted:
         _approve_when_all_approved(workspace, None, document)
+    return bool(deleted)
 
 
 def _approve_when_all_approved(

@@ -450,5 +450,9 @@ def document_link_add(
     return link
 
 
-def document_link_remove(*, workspace: Workspace, document: Document, link_id: int) -> None:
-    DocumentLink.objects.for_workspace(workspace).filter(document=document, id=link_id).delete()
+def document_link_remove(*, workspace: Workspace, document: Document, link_id: int) -> bool:
+    """Remove one link of the document; False when it was gone already (a second click)."""
+    deleted, _ = (
+        DocumentLink.objects.for_workspace(workspace).filter(document=document, id=link_id).delete()
+    )
+    return bool(deleted)

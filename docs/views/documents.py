@@ -333,8 +333,12 @@ def document_link_add(request: HttpRequest, document_id: int) -> HttpResponse:
 @require_POST
 def document_link_remove(request: HttpRequest, document_id: int, link_id: int) -> HttpResponse:
     document = _document(request, document_id)
-    services.document_link_remove(workspace=request.workspace, document=document, link_id=link_id)
-    messages.success(request, "Link removed.")
+    if services.document_link_remove(
+        workspace=request.workspace, document=document, link_id=link_id
+    ):
+        messages.success(request, "Link removed.")
+    else:
+        messages.info(request, "That link was removed already.")
     return redirect(_detail_url(request, document.id, "links"))
 
 

@@ -207,9 +207,12 @@ def reviewer_add(request: HttpRequest, document_id: int) -> HttpResponse:
 def reviewer_remove(request: HttpRequest, document_id: int, reviewer_id: int) -> HttpResponse:
     document = _document(request, document_id)
     before = document.status
-    review.reviewer_remove(workspace=request.workspace, document=document, reviewer_id=reviewer_id)
+    removed = review.reviewer_remove(
+        workspace=request.workspace, document=document, reviewer_id=reviewer_id
+    )
     document.refresh_from_db(fields=["status"])
-    return _done(request, document, "Reviewer removed.", refresh=document.status != before)
+    message = "Reviewer removed." if removed else "That reviewer was removed already."
+    return _done(request, document, message, refresh=document.status != before)
 
 
 @workspace_view(COMMENTERS)

@@ -317,11 +317,14 @@ def stakeholder_resume(*, workspace: Workspace, stakeholder: Stakeholder) -> Sta
     return found
 
 
-def follow_remove(*, workspace: Workspace, stakeholder: Stakeholder, follow_id: int) -> None:
-    """Stop following one thing (idempotent: a follow already gone is no error)."""
-    Follow.objects.for_workspace(workspace).filter(
-        stakeholder_id=stakeholder.id, id=follow_id
-    ).delete()
+def follow_remove(*, workspace: Workspace, stakeholder: Stakeholder, follow_id: int) -> bool:
+    """Stop following one thing (idempotent: a follow already gone is no error, and False)."""
+    deleted, _ = (
+        Follow.objects.for_workspace(workspace)
+        .filter(stakeholder_id=stakeholder.id, id=follow_id)
+        .delete()
+    )
+    return bool(deleted)
 
 
 FOLLOW_TARGETS = ("area", "roadmap", "item", "company")

@@ -631,10 +631,15 @@ def key_result_item_unlink(
 ) -> HttpResponse:
     objective = _objective(request, objective_id)
     key_result = _key_result(request, objective, key_result_id)
-    okr.key_result_item_unlink(
+    unlinked = okr.key_result_item_unlink(
         workspace=request.workspace, actor=request.user, key_result=key_result, item_id=item_id
     )
-    return _done(request, objective.id, f"Item unlinked from {key_result.metric}.", "serving")
+    message = (
+        f"Item unlinked from {key_result.metric}."
+        if unlinked
+        else f"That item was not linked to {key_result.metric} any more."
+    )
+    return _done(request, objective.id, message, "serving")
 
 
 _OBJECTIVE = "objectives/<int:objective_id>"

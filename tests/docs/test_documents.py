@@ -239,9 +239,15 @@ def test_link_search_add_and_remove(workspace, member, login):
     assert len(links) == 2
     assert client.post(add, {"kind": "item", "target_id": 999999}).status_code == 400
     assert client.post(add, {"kind": "nonsense", "target_id": item.id}).status_code == 400
-    client.post(
-        _url(workspace, "docs:document-link-remove", document_id=document.id, link_id=links[0].id)
+    remove = _url(
+        workspace, "docs:document-link-remove", document_id=document.id, link_id=links[0].id
     )
+    assert "Link removed." in client.post(remove, follow=True).content.decode()
+    assert DocumentLink.objects.for_workspace(workspace).filter(document=document).count() == 1
+    # A second click (or a stale page) removes nothing and says so, rather than "removed".
+    again = client.post(remove, follow=True).content.decode()
+    assert "That link was removed already." in again
+    assert "Link removed." not in again
     assert DocumentLink.objects.for_workspace(workspace).filter(document=document).count() == 1
 
 

@@ -54,9 +54,29 @@ def test_reviewer_remove_of_another_documents_reviewer_removes_nothing(workspace
     document, other = _doc(workspace, member), _doc(workspace, member, title="Other")
     reviewer = review.reviewer_add(workspace=workspace, actor=member, document=other, user=admin)
 
-    review.reviewer_remove(workspace=workspace, document=document, reviewer_id=reviewer.id)
+    removed = review.reviewer_remove(
+        workspace=workspace, document=document, reviewer_id=reviewer.id
+    )
 
+    assert removed is False
     assert Reviewer.objects.filter(id=reviewer.id).exists()
+
+
+def test_removing_a_reviewer_twice_through_the_page_says_so(workspace, member, admin, login):
+    document = _doc(workspace, member)
+    reviewer = review.reviewer_add(workspace=workspace, actor=member, document=document, user=admin)
+    client = login(member)
+    remove = _url(
+        workspace, "docs:reviewer-remove", document_id=document.id, reviewer_id=reviewer.id
+    )
+
+    first = client.post(remove, follow=True).content.decode()
+    again = client.post(remove, follow=True).content.decode()
+
+    assert "Reviewer removed." in first
+    assert "That reviewer was removed already." in again
+    assert "Reviewer removed." not in again
+    assert not Reviewer.objects.filter(document=document).exists()
 
 
 # --- verdicts ------------------------------------------------------------------------------------

@@ -228,8 +228,11 @@ def test_link_items_by_search_and_unlink(
         key_result_id=kr.id,
         item_id=item.id,
     )
-    assert client.post(unlink).status_code == 302
+    assert "Item unlinked from ARR." in client.post(unlink, follow=True).content.decode()
     assert not KeyResultItem.objects.for_workspace(workspace).exists()
+    again = client.post(unlink, follow=True).content.decode()
+    assert "That item was not linked to ARR any more." in again
+    assert "Item unlinked" not in again
 
 
 def test_archive_toggle_and_delete(workspace, member, login, objective):

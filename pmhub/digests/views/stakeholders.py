@@ -252,10 +252,12 @@ def follow_add(request: HttpRequest, stakeholder_id: int) -> HttpResponse:
 @require_POST
 def follow_remove(request: HttpRequest, stakeholder_id: int, follow_id: int) -> HttpResponse:
     stakeholder = _stakeholder(request, stakeholder_id)
-    services.follow_remove(
+    if services.follow_remove(
         workspace=request.workspace, stakeholder=stakeholder, follow_id=follow_id
-    )
-    messages.success(request, "No longer followed.")
+    ):
+        messages.success(request, "No longer followed.")
+    else:
+        messages.info(request, "That was no longer followed already.")
     return redirect(_detail_url(request, stakeholder.id, "follows"))
 
 
