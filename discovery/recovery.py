@@ -25,13 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import CharField, F, Func, Q, QuerySet
 from django.utils import timezone
 
 from discovery.imports import Status as ImportStatus
 from discovery.models import Feedback, Highlight, ImportJob, TaggingJob
 from discovery.tagging import enqueue_tagging
+from pmhub.core.recovery import enqueue_again
 from pmhub.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -93,14 +93,9 @@ def tagging_jobs_resume(*, now: datetime) -> int:
 
 
 def _enqueue_again(jobs: QuerySet[Any], task: Any) -> int:
-    """Enqueue `task` for each job after commit, touching its updated_at so that the next try
-    is a stall period away; jobs another watchdog holds are skipped."""
-    with transaction.atomic():
-        locked = list(jobs.select_for_update(skip_locked=True).order_by("id"))
-        for job in locked:
-            job.save(update_fields=["updated_at"])
-            task.delay_on_commit(workspace_id=job.workspace_id, job_id=job.id)
-    return len(locked)
+    return enqueue_again(
+        jobs, lambda job: task.delay_on_commit(workspace_id=job.workspace_id, job_id=job.id)
+    )
 
 
 class _Sha256Hex(Func):

@@ -45,6 +45,13 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 15},
     },
+    # Every 15 seconds (a plain interval): enqueue again the scoring jobs, invitation and
+    # mention mails and immediate digests whose tasks were lost (pmhub.core.recovery).
+    "work-resume": {
+        "task": "pmhub.core.work_resume",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     # Hourly (https://crontab.guru/#0_*_*_*_*, as an interval): forget the API's idempotency
     # keys older than their 24 hours.
     "idempotency-keys-prune": {

@@ -37,7 +37,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from pmhub.digests.content import (
@@ -691,6 +691,13 @@ def deliveries_create_immediate(
     else:
         people = people.filter(cadence=Cadence.IMMEDIATELY)
     period = f"now-{kind}-{object_id}"
+    # A re-run (pmhub.digests.recovery) builds only the digests still missing: one probe of
+    # the (stakeholder, period) unique index each.
+    people = people.filter(
+        ~Exists(Delivery.objects.for_workspace(workspace).filter(
+            stakeholder_id=OuterRef("id"), period=period
+        ))
+    )  # fmt: skip
     made, last_id = 0, 0
     while True:
         chunk = list(people.filter(id__gt=last_id).order_by("id")[:IMMEDIATE_CHUNK])

@@ -5,7 +5,8 @@ return, nothing lost and nothing done twice.
 Real processes: a private redis-server (broker, cache, sent-markers), a prefork `celery worker`
 and `celery beat` on it, reading this test's committed database, and an SMTP server on
 loopback. Recovery comes from PostgreSQL: the watchdogs on beat (discovery's work_resume,
-digests_resume) enqueue what the database records as unfinished.
+digests_resume, pmhub.core.recovery's work_resume) enqueue what the database records as
+unfinished.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,25 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db.models import Count
+from django.utils import timezone
 
+from backlog import scoring
+from backlog.models import ScoringJob
+from backlog.services import item_create, item_set_status
 from discovery import imports
 from discovery.models import Feedback, ImportJob, TaggedText, Tagging, TagSuggestion
 from discovery.services import tag_create
 from discovery.tag_rules import rule_create
 from discovery.tagging import text_hash
-from pmhub.digests.models import Delivery
+from docs.models import Mention
+from docs.review import comment_add
+from docs.services import document_create
+from pmhub.digests import services as digests
+from pmhub.digests.models import Cadence, Delivery
 from pmhub.digests.tasks import digests_send_task
+from pmhub.workspaces.models import Invitation
+from pmhub.workspaces.services import invitation_create
+from tests.conftest import _smtp_sink
 from tests.digests.test_sender import due, shipped, stakeholder
 from tests.factories import WorkspaceFactory
 from tests.ops.redis_support import (
@@ -224,3 +237,69 @@ def test_a_digest_run_resumes_after_a_redis_restart_with_each_digest_sent_once(
     deliveries = Delivery.objects.for_workspace(workspace)
     # The outage cost no delivery an attempt (nor a backoff).
     assert set(deliveries.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_mails_a_scoring_job_and_immediate_digests_whose_tasks_were_lost_are_done_once(
+    workspace, member, admin, tmp_path: Path
+):
+    """The tasks no import or digest run records: a formula's scoring job, an invitation, a
+    mention and a ship's immediate digest, published to Redis and lost with its restart. The
+    watchdog (pmhub.core.recovery) finds each in PostgreSQL and has it done once."""
+    follower = digests.stakeholder_create(
+        workspace=workspace, email="exec@acme.test", cadence=Cadence.IMMEDIATELY,
+        follows_workspace=True,
+    )  # fmt: skip
+    item = item_create(workspace=workspace, actor=member, title="Audit log")
+    document = document_create(
+        workspace=workspace, actor=member, kind="prd", title="Checkout", body="One click."
+    )
+    with private_redis(tmp_path) as server:
+        with publishing_to(server.url):
+            _formula, job = scoring.formula_create(
+                workspace=workspace, actor=member, name="Value", source="customer_count * 2"
+            )
+            invitation = invitation_create(
+                workspace=workspace, actor=admin, email="new@acme.test", role="editor"
+            )
+            comment_add(
+                workspace=workspace, actor=member, document=document,
+                body="@alice@acme.test, have a look",
+            )  # fmt: skip
+            item_set_status(workspace=workspace, actor=member, item=item, status="shipped")
+        queued = server.queued(settings.CELERY_TASK_DEFAULT_QUEUE)
+        back = _outage(server)  # the four messages are gone with the queue
+        # As if the outage had lasted the mail watchdogs' stall period (two minutes).
+        for model in (ScoringJob, Invitation, Mention):
+            model.objects.for_workspace(workspace).update(
+                updated_at=timezone.now() - timedelta(minutes=3)
+            )
+        with _smtp_sink() as sink, worker_and_beat(server, tmp_path, smtp_port=sink.port) as stack:
+
+            def all_done() -> bool:
+                job.refresh_from_db()
+                invitation.refresh_from_db()
+                return (
+                    job.status == "done"
+                    and invitation.email_status == "sent"
+                    and not Mention.objects.for_workspace(workspace)
+                    .filter(notified_at__isnull=True)
+                    .exists()
+                    and Delivery.objects.for_workspace(workspace).filter(status="sent").exists()
+                )
+
+            finished = wait_until(all_done, timeout=RESUME_LIMIT_SECONDS, step=0.25)
+            resumed_in = time.monotonic() - back
+            time.sleep(16)  # one more round of the watchdog: nothing is sent twice
+            logs = stack.logs()
+            received = sorted(m["To"] for m in sink.messages)
+
+    print(
+        f"\nlost mails, scoring job and digest: all done {resumed_in:.1f} s after Redis came back"
+    )
+    assert queued == 4
+    assert finished, logs
+    assert resumed_in < RESUME_LIMIT_SECONDS
+    assert (job.status, job.processed) == ("done", 1)
+    assert received == ["alice@acme.test", "exec@acme.test", "new@acme.test"]
+    delivery = Delivery.objects.for_workspace(workspace).get()
+    assert (delivery.stakeholder_id, delivery.period) == (follower.id, f"now-shipped-{item.id}")
