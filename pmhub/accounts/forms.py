@@ -4,11 +4,10 @@ import logging
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 
 from pmhub.accounts.models import ApiToken
+from pmhub.accounts.throttle import failure_record, failures_exhausted, throttle_key
 from pmhub.core.http import client_address
 
 # Failed and refused logins, for the operators' log monitoring (e.g. fail2ban on the address).
@@ -38,18 +37,14 @@ class LoginForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         email, address = self._who()
-        key = f"login-failures:{email}:{address}"
-        if (cache.get(key) or 0) >= settings.PMHUB_LOGIN_ATTEMPTS:
+        key = throttle_key("login", email, address)
+        if failures_exhausted(key):
             log.warning("login refused, too many failures: email=%s address=%s", email, address)
             raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
         try:
             return super().clean()
         except forms.ValidationError:
-            try:
-                failures = cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=settings.PMHUB_LOGIN_WINDOW_SECONDS)
-                failures = 1
+            failures = failure_record(key)
             log.info("login failed: email=%s address=%s failures=%d", email, address, failures)
             raise
 

@@ -102,6 +102,24 @@ class RecoveryCode(models.Model):
         return f"Recovery code {self.id} of {self.user_id}"
 
 
+class LoginFailure(models.Model):
+    """One wrong password or two-factor code, under the hash of what it is counted by
+    (pmhub.accounts.throttle). Kept in PostgreSQL, not in the cache: a Redis that is down or
+    restarted must not open the door to unlimited guesses."""
+
+    key = models.CharField(max_length=64)
+    failed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "failed_at"], name="login_failure_key"),
+            models.Index(fields=["failed_at"], name="login_failure_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Login failure at {self.failed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class ApiToken(WorkspaceOwnedModel):
     """A personal API token, bound to one workspace. Only its SHA-256 is stored."""
 

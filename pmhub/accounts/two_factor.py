@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
-from django.conf import settings
 from django.contrib.auth import login
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -29,6 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from pmhub.accounts import totp
 from pmhub.accounts.models import RecoveryCode, TwoFactor, User
 from pmhub.accounts.sealing import SealBroken, seal, unseal
+from pmhub.accounts.throttle import failure_record, failures_exhausted, throttle_key
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.http import client_address
 
@@ -144,7 +143,7 @@ def _recovery_code_accept(user: User, code: str) -> bool:
 
 
 def _failures_key(user: User) -> str:
-    return f"two-factor-failures:{user.pk}"
+    return throttle_key("two-factor", str(user.pk))
 
 
 def two_factor_code_use(
@@ -154,7 +153,7 @@ def two_factor_code_use(
     code. CodeRefused if it is wrong or used before, or after PMHUB_LOGIN_ATTEMPTS wrong codes in
     PMHUB_LOGIN_WINDOW_SECONDS (failures logged, with the email and address, never the code)."""
     key = _failures_key(user)
-    if (cache.get(key) or 0) >= settings.PMHUB_LOGIN_ATTEMPTS:
+    if failures_exhausted(key):
         log.warning(
             "two-factor code refused, too many failures: email=%s address=%s", user.email, address
         )
@@ -165,11 +164,7 @@ def two_factor_code_use(
         kind = "recovery" if recovery_allowed and _recovery_code_accept(user, code) else ""
     if kind:
         return kind
-    try:
-        failures = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=settings.PMHUB_LOGIN_WINDOW_SECONDS)
-        failures = 1
+    failures = failure_record(key)
     log.info(
         "two-factor code failed: email=%s address=%s failures=%d", user.email, address, failures
     )
@@ -188,18 +183,33 @@ def _recovery_codes_issue(user: User) -> list[str]:
     return codes
 
 
-@transaction.atomic
+# The code is checked before the transaction that makes the change: a wrong code's failure
+# must be recorded (pmhub.accounts.throttle), not rolled back with the refused change.
 def two_factor_enable(*, user: User, code: str, address: str) -> list[str]:
     """Turn two-factor on once `code` from the app being set up is right. Returns the recovery
     codes, which are shown this once: only their hashes are kept."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if user.has_two_factor:
-        raise ApplicationError("Two-factor authentication is already on.")
+    _refuse_unless(user, on=False)
     two_factor_code_use(user=user, code=code, address=address, recovery_allowed=False)
-    user.two_factor_enabled_at = timezone.now()
-    user.save(update_fields=["two_factor_enabled_at"])
-    log.info("two-factor enabled: user=%s", user.pk)
-    return _recovery_codes_issue(user)
+    with transaction.atomic():
+        user = _locked(user, on=False)
+        user.two_factor_enabled_at = timezone.now()
+        user.save(update_fields=["two_factor_enabled_at"])
+        log.info("two-factor enabled: user=%s", user.pk)
+        return _recovery_codes_issue(user)
+
+
+def _refuse_unless(user: User, *, on: bool) -> None:
+    if on and not user.has_two_factor:
+        raise ApplicationError("Turn on two-factor authentication first.")
+    if not on and user.has_two_factor:
+        raise ApplicationError("Two-factor authentication is already on.")
+
+
+def _locked(user: User, *, on: bool) -> User:
+    """The user's row, locked, still with two-factor `on` (or off) as checked before."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    _refuse_unless(user, on=on)
+    return user
 
 
 def _confirm(user: User, password_or_code: str, address: str) -> None:
@@ -210,15 +220,14 @@ def _confirm(user: User, password_or_code: str, address: str) -> None:
     two_factor_code_use(user=user, code=password_or_code, address=address)
 
 
-@transaction.atomic
 def recovery_codes_regenerate(*, user: User, password_or_code: str, address: str) -> list[str]:
     """New recovery codes for `user`; every earlier one stops working."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.has_two_factor:
-        raise ApplicationError("Turn on two-factor authentication first.")
+    _refuse_unless(user, on=True)
     _confirm(user, password_or_code, address)
-    log.info("two-factor recovery codes regenerated: user=%s", user.pk)
-    return _recovery_codes_issue(user)
+    with transaction.atomic():
+        user = _locked(user, on=True)
+        log.info("two-factor recovery codes regenerated: user=%s", user.pk)
+        return _recovery_codes_issue(user)
 
 
 def _two_factor_remove(user: User) -> None:
@@ -228,16 +237,18 @@ def _two_factor_remove(user: User) -> None:
     user.save(update_fields=["two_factor_enabled_at"])
 
 
-@transaction.atomic
 def two_factor_disable(*, user: User, password_or_code: str, address: str) -> User:
     """Turn two-factor off: the key and the recovery codes are deleted."""
-    user = User.objects.select_for_update().get(pk=user.pk)
     if not user.has_two_factor:
         raise ApplicationError("Two-factor authentication is already off.")
     _confirm(user, password_or_code, address)
-    _two_factor_remove(user)
-    log.info("two-factor disabled: user=%s", user.pk)
-    return user
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if not user.has_two_factor:
+            raise ApplicationError("Two-factor authentication is already off.")
+        _two_factor_remove(user)
+        log.info("two-factor disabled: user=%s", user.pk)
+        return user
 
 
 @transaction.atomic

@@ -121,12 +121,10 @@ def _document(workspace: Workspace) -> Iterator[str]:
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": timezone.now(),
+        # Every column of the workspace row, so that one added tomorrow is exported too.
         "workspace": {
-            "id": workspace.id,
-            "name": workspace.name,
-            "slug": workspace.slug,
-            "settings": workspace.settings,
-            "created_at": workspace.created_at,
+            field.attname: getattr(workspace, field.attname)
+            for field in type(workspace)._meta.concrete_fields
         },
     }
     yield dump(header)[:-1]

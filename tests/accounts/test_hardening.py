@@ -13,7 +13,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,15 +21,17 @@ from django.conf import settings as django_settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.contrib.sessions.backends.cached_db import SessionStore
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.urls import path
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from pmhub.accounts.models import User
+from pmhub.accounts.models import LoginFailure, User
 from pmhub.accounts.tokens import token_generate
 from tests.factories import PASSWORD, UserFactory
+from tests.ops.redis_support import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -174,6 +176,47 @@ def test_a_locked_out_person_can_still_reset_their_password_and_get_in(person, s
     assert _reset_with(client, _reset_link(person, default_token_generator.make_token(person)))
 
     assert client.session["_auth_user_id"] == str(person.id)
+
+
+def test_the_count_survives_a_redis_restart_and_holds_while_redis_is_down(
+    person, settings, tmp_path
+):
+    """Failures are rows in PostgreSQL: an emptied cache (a Redis restarted empty) forgets
+    none, and a cache that cannot be reached (Redis down) lifts no limit."""
+    settings.PMHUB_LOGIN_ATTEMPTS = 3
+    client = Client(REMOTE_ADDR="198.51.100.10")
+    for n in range(2):
+        _login(client, person.email, f"guess-{n}")
+    cache.clear()
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        }
+    }
+    third = _login(client, person.email, "guess-2")
+    locked = _login(client, person.email, PASSWORD)
+
+    assert third.context["form"].non_field_errors() != [THROTTLED]
+    assert locked.context["form"].non_field_errors() == [THROTTLED]
+    # The table keeps neither the email nor the address in clear.
+    keys = set(LoginFailure.objects.values_list("key", flat=True))
+    assert len(keys) == 1
+    assert all(re.fullmatch(r"[0-9a-f]{64}", key) for key in keys)
+
+
+def test_failures_past_the_window_stop_counting_and_are_deleted(person, settings):
+    settings.PMHUB_LOGIN_ATTEMPTS = 2
+    client = Client(REMOTE_ADDR="198.51.100.11")
+    for n in range(2):
+        _login(client, person.email, f"guess-{n}")
+    assert _login(client, person.email, PASSWORD).context["form"].non_field_errors() == [THROTTLED]
+    window = timedelta(seconds=settings.PMHUB_LOGIN_WINDOW_SECONDS)
+    LoginFailure.objects.update(failed_at=datetime.now(tz=UTC) - window - timedelta(seconds=1))
+
+    assert _login(client, person.email, "guess-2").status_code == 200  # counted afresh: 1 of 2
+    assert LoginFailure.objects.count() == 1  # the expired ones went on the way
+    assert _login(client, person.email, PASSWORD).status_code == 302
 
 
 # --- session cookies and rotation ------------------------------------------------------------

@@ -27,6 +27,7 @@ from pmhub.accounts.two_factor import (
     PENDING_KEY,
     THROTTLED,
     WRONG_CODE,
+    CodeRefused,
     recovery_code_hash,
     two_factor_enable,
     two_factor_setup,
@@ -328,6 +329,27 @@ def test_wrong_codes_are_throttled_and_logged_without_the_code(
     text = _logged_text(every_log_record)
     for secret in [right, *wrong, totp.secret_to_base32(_secret_of(person)), PASSWORD]:
         assert secret not in text
+
+
+@pytest.mark.django_db
+def test_wrong_codes_refused_inside_a_change_still_count(person, settings):
+    """Turning two-factor on (or off) with a wrong code refuses the change, and the wrong code
+    is counted all the same: it is not rolled back with the change."""
+    settings.PMHUB_LOGIN_ATTEMPTS = 3
+    two_factor_setup(user=person)
+    right = _fresh_code(person)
+    wrong = [f"{(int(right) + n) % 1_000_000:06d}" for n in (1, 2, 3)]
+    for code in wrong:
+        with pytest.raises(CodeRefused) as refused:
+            two_factor_enable(user=person, code=code, address="127.0.0.1")
+        assert refused.value.message == WRONG_CODE
+
+    with pytest.raises(CodeRefused) as locked:
+        two_factor_enable(user=person, code=right, address="127.0.0.1")
+
+    assert locked.value.message == THROTTLED
+    person.refresh_from_db()
+    assert not person.has_two_factor
 
 
 @pytest.mark.django_db

@@ -151,6 +151,10 @@ def test_the_export_holds_every_owned_row_of_the_workspace_and_no_secret(
 
     assert document["format"] == "pmhub.workspace-export"
     assert document["workspace"]["slug"] == workspace.slug
+    # The workspace row whole, its security settings too.
+    columns = {f.attname for f in Workspace._meta.concrete_fields}
+    assert set(document["workspace"]) == columns
+    assert document["workspace"]["two_factor_required"] is False
     # Every tenant-owned model, found independently of the exporter, and every table of the
     # database that carries a workspace_id, is in the document.
     owned = {m._meta.label for m in _subclasses(WorkspaceOwnedModel) if not m._meta.abstract}
