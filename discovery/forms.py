@@ -183,11 +183,17 @@ class FeedbackCreateForm(forms.Form):
 
     def __init__(self, *args: Any, customers: QuerySet[Customer], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # Every customer of the workspace is an option (thousands once imports ran): only
-        # what the label needs, without the company.
-        self.fields["customer"].queryset = customers.select_related(None).only(
-            "id", "name", "email"
-        )
+        # Any customer of the workspace may be chosen; the page shows only those the person
+        # searched for (discovery.views.inbox.CUSTOMER_OPTIONS), never all of them.
+        self.fields["customer"].queryset = customers
+
+    def chosen_customer(self) -> Customer | None:
+        """The customer this form was sent with, if it is one of the workspace's."""
+        if not self.is_bound:
+            return None
+        if self.is_valid() or "customer" not in self.errors:
+            return self.cleaned_data.get("customer")
+        return None
 
     def received_at(self) -> datetime | None:
         day = self.cleaned_data.get("received_on")

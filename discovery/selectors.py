@@ -7,9 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    TrigramSimilarity,
+)
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -429,6 +434,20 @@ def customer_list(*, workspace: Workspace, query: str = "") -> QuerySet[Customer
             Q(name__trigram_similar=query) | Q(name__icontains=query) | Q(email__icontains=query)
         )
     return qs.order_by("name", "email", "id")
+
+
+def customer_find(*, workspace: Workspace, query: str, limit: int) -> list[Customer]:
+    """Up to `limit` customers for a picker: those whose name or email contains `query` first,
+    then the merely similar names, closest first; the newest without a query."""
+    customers = customer_list(workspace=workspace, query=query)
+    if not query:
+        return list(customers.order_by("-id")[:limit])
+    contains = Q(name__icontains=query) | Q(email__icontains=query)
+    ranked = customers.annotate(
+        contains=Case(When(contains, then=Value(1)), default=Value(0)),
+        similarity=TrigramSimilarity("name", query),
+    )
+    return list(ranked.order_by("-contains", "-similarity", "name", "id")[:limit])
 
 
 def customer_get(*, workspace: Workspace, customer_id: int) -> Customer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -148,6 +150,37 @@ def feedback_bulk(request: HttpRequest) -> HttpResponse:
     return _back(request, data.get("next", ""))
 
 
+# How many customers the picker of "Add feedback" shows at once: a workspace has thousands,
+# found by typing.
+CUSTOMER_OPTIONS = 12
+
+
+def _customer_options(request: HttpRequest, find: str, form: FeedbackCreateForm) -> dict[str, Any]:
+    """The picker's context: the customers matching `find` (the newest without it), with the
+    one the form has chosen kept among them."""
+    found = selectors.customer_find(
+        workspace=request.workspace, query=find, limit=CUSTOMER_OPTIONS + 1
+    )
+    options = found[:CUSTOMER_OPTIONS]
+    chosen = form.chosen_customer() if form.is_bound else _customer_in(request, request.GET)
+    if chosen is not None and chosen not in options:
+        options.insert(0, chosen)
+    return {
+        "customer_options": options,
+        "customer_more": len(found) > CUSTOMER_OPTIONS,
+        "customer_chosen": chosen.id if chosen else None,
+        "find": find,
+    }
+
+
+def _customer_in(request: HttpRequest, data: Any) -> Any:
+    """The customer a search keeps chosen (`?customer=`): one of the workspace's, or None."""
+    raw = data.get("customer", "")
+    if not raw.isdigit():
+        return None
+    return selectors.customer_list(workspace=request.workspace).filter(id=int(raw)).first()
+
+
 @workspace_view()
 @require_http_methods(["GET", "POST"])
 def feedback_new(request: HttpRequest) -> HttpResponse:
@@ -155,6 +188,13 @@ def feedback_new(request: HttpRequest) -> HttpResponse:
     form = FeedbackCreateForm(
         request.POST or None, customers=selectors.customer_list(workspace=workspace)
     )
+    find = " ".join(request.GET.get("find", "").split())[:200]
+    if request.method == "GET" and request.htmx and "find" in request.GET:
+        return render(
+            request,
+            "discovery/feedback_new.html#customer-options",
+            _customer_options(request, find, form),
+        )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         customer = data["customer"]
@@ -176,7 +216,8 @@ def feedback_new(request: HttpRequest) -> HttpResponse:
             if "add_another" in request.POST:
                 return redirect("discovery:feedback-new", workspace_slug=workspace.slug)
             return redirect("discovery:index", workspace_slug=workspace.slug)
-    return render(request, "discovery/feedback_new.html", {"form": form})
+    context = {"form": form, **_customer_options(request, find, form)}
+    return render(request, "discovery/feedback_new.html", context)
 
 
 urlpatterns = [

@@ -842,6 +842,17 @@
     cancel.click();
   });
 
+  // A search field living inside a bigger form (data-search-field, e.g. the customer picker of
+  // Add feedback): Enter searches at once instead of submitting a form, which would reload the
+  // page and lose what was typed around it. Without JS, Enter submits the search's own form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.isComposing || !window.htmx) return;
+    var field = event.target.closest && event.target.closest("[data-search-field]");
+    if (!field) return;
+    event.preventDefault();
+    window.htmx.trigger(field, "search");
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -211,3 +211,39 @@ def test_l_links_the_focused_item_to_an_insight_and_moves_on(
     assert insight.evidence_count == 1
     assert list(insight.evidence.values_list("feedback_id", flat=True)) == [items[0].id]
     assert console_errors == []
+
+
+def test_adding_feedback_finds_the_customer_by_typing(
+    live_server, page: Page, desk, screenshots, console_errors
+):
+    """Among thousands of customers the form shows a few; typing finds the one, Enter searches
+    without sending the form, and the choice survives another search."""
+    workspace, _items = desk
+    for i in range(40):
+        services.customer_upsert(
+            workspace=workspace, actor=None, email=f"buyer{i}@globex.test", name=f"Buyer {i}"
+        )
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/w/acme/discovery/feedback/new/")
+    page.get_by_label("Text").fill("Wants an audit log export")
+    options = page.locator("#customer-options input[name=customer]")
+    expect(options).to_have_count(13)  # "No customer" and the 12 newest
+
+    search = page.get_by_label("Find a customer by name or email")
+    search.fill("peter")
+    expect(page.locator("#customer-options").get_by_text("Peter", exact=True)).to_be_visible()
+    page.locator("#customer-options").get_by_text("Peter", exact=True).click()
+    page.screenshot(path=screenshots / "feedback-new-customer.png", full_page=True)
+    search.fill("buyer 3")
+    search.press("Enter")  # searches; the form is not sent
+    expect(page.locator("#customer-options").get_by_text("Buyer 3", exact=True)).to_be_visible()
+    expect(page.get_by_label("Text")).to_have_value("Wants an audit log export")
+    # Peter, chosen before, is still there and still chosen.
+    expect(page.locator("#customer-options input[name=customer]:checked")).to_have_count(1)
+    expect(page.locator("#customer-options").get_by_text("Peter", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Add feedback", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/w/acme/discovery/$"))
+    added = Feedback.objects.for_workspace(workspace).get(text="Wants an audit log export")
+    assert added.customer.email == "peter@initech.test"
+    assert console_errors == []

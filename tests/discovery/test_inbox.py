@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -402,6 +403,81 @@ def test_add_feedback_refuses_empty_text(workspace, member, login):
     assert response.status_code == 200
     assert response.context["form"].errors["text"]
     assert not Feedback.objects.for_workspace(workspace).exists()
+
+
+def _customers(workspace, count, name="Person"):
+    return [
+        services.customer_upsert(
+            workspace=workspace, actor=None, email=f"{name.lower()}{i}@x.test", name=f"{name} {i}"
+        )[0]
+        for i in range(count)
+    ]
+
+
+def _options(html):
+    return re.findall(r'name="customer" value="(\d*)"', html)
+
+
+def test_the_customer_picker_shows_a_few_customers_and_finds_the_others(workspace, member, login):
+    people = _customers(workspace, 30)
+    client = login(member)
+    url = _url(workspace, "discovery:feedback-new")
+
+    page = client.get(url).content.decode()
+    found = client.get(url, {"find": "person 7"}, HTTP_HX_REQUEST="true").content.decode()
+    plain = client.get(url, {"find": "person 7"}).content.decode()  # without JS: the whole page
+    nothing = client.get(url, {"find": "zebra"}, HTTP_HX_REQUEST="true").content.decode()
+
+    # "No customer" and the 12 newest, not all 30.
+    assert _options(page) == ["", *[str(p.id) for p in reversed(people[-12:])]]
+    assert "The newest customers; type to find any other." in page
+    assert "<html" not in found
+    # The one containing what was typed first, then the similar names.
+    assert _options(found)[1] == str(people[7].id)
+    assert len(_options(found)) == 13
+    assert _options(plain) == _options(found)
+    assert 'name="text"' in plain
+    assert "No customer matches “zebra”." in nothing
+
+
+def test_a_chosen_customer_stays_chosen_through_a_search_and_a_refused_form(
+    workspace, other_workspace, member, login
+):
+    people = _customers(workspace, 30)
+    theirs = _customers(other_workspace, 1, name="Theirs")[0]
+    client = login(member)
+    url = _url(workspace, "discovery:feedback-new")
+    chosen = people[0]  # the oldest: not among the newest shown
+
+    searched = client.get(url, {"find": "person 2", "customer": chosen.id}, HTTP_HX_REQUEST="true")
+    foreign = client.get(url, {"find": "", "customer": theirs.id}, HTTP_HX_REQUEST="true")
+    refused = client.post(url, {"text": " ", "source": "manual", "customer": chosen.id})
+
+    assert f'value="{chosen.id}" checked' in searched.content.decode()
+    assert str(theirs.id) not in foreign.content.decode()  # another workspace's: ignored
+    assert 'value="" checked' in foreign.content.decode()
+    assert refused.status_code == 200
+    assert f'value="{chosen.id}" checked' in refused.content.decode()
+
+
+def test_the_add_feedback_page_costs_the_same_with_many_customers(
+    workspace, member, login, django_assert_max_num_queries
+):
+    client = login(member)
+    url = _url(workspace, "discovery:feedback-new")
+    _customers(workspace, 5)
+    client.get(url)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        small = client.get(url).content
+    _customers(workspace, 300, name="More")
+    with CaptureQueriesContext(connection) as many:
+        large = client.get(url).content
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert len(large) < len(small) * 1.2  # the page does not grow with the customers
 
 
 def test_viewer_cannot_add_feedback(workspace, viewer, login):
