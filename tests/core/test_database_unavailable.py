@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from playwright.sync_api import expect
 
+from backlog.models import Item
 from pmhub.core.unavailable import RETRY_AFTER_SECONDS, database_is_unavailable
 from tests.conftest import database_url_of
 from tests.factories import PASSWORD
@@ -264,3 +265,36 @@ def test_the_browser_shows_the_503_page_and_a_toast_for_htmx(
     page.get_by_role("link", name="Try again").click()
     expect(page).to_have_url(f"{live_server.url}/w/acme/discovery/")
     expect(page.get_by_role("heading", level=1)).not_to_have_text("pmhub can’t reach its database")
+
+
+def test_a_keyed_post_whose_connection_dies_is_one_503_and_one_log_line(
+    workspace, admin, token_client, logged
+):
+    """A POST with an Idempotency-Key runs in a transaction of its own (pmhub.workspaces.api.
+    base): when its connection dies, ending that transaction fails again (Django reconnects
+    after the rollback, and the server is still gone); the answer stays the one 503."""
+    client = token_client(admin, workspace)
+    client.raise_request_exception = False
+    assert client.get("/api/v1/workspaces/acme/items/").status_code == 200
+    with psycopg.connect(database_url_of(connection.settings_dict), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    saved = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
+    connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", _free_port()
+    try:
+        response = client.post(
+            "/api/v1/workspaces/acme/items/",
+            {"title": "Saved?"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="lost-connection",
+        )
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = saved
+
+    assert response.status_code == 503
+    assert response.json()["message"].startswith("The database is unavailable")
+    lines = logged.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Database unavailable, answered 503: POST /api/v1/")
+    assert "Traceback" not in logged.getvalue()
+    assert not Item.objects.for_workspace(workspace).exists()

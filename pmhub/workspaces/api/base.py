@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.urls import reverse
@@ -99,16 +99,23 @@ class WorkspaceApiView(APIView):
             method=request.method, full_path=request.get_full_path(), body=request.body
         )
         # The key's row commits with the work and its answer, or nothing does.
-        with transaction.atomic():
-            response = super().dispatch(request, *args, **kwargs)
-            if not 200 <= response.status_code < 300:
-                # Refused or failed: nothing may stay, and a rollback on a connection lost
-                # meanwhile is quietly dropped, where a commit would raise a second error.
-                transaction.set_rollback(True)
-            elif self.idempotency_claim is not None:
-                idempotent_request_record(
-                    workspace=self.workspace, claim=self.idempotency_claim, response=response
-                )
+        response = None
+        try:
+            with transaction.atomic():
+                response = super().dispatch(request, *args, **kwargs)
+                if not 200 <= response.status_code < 300:
+                    # Refused or failed: nothing may stay.
+                    transaction.set_rollback(True)
+                elif self.idempotency_claim is not None:
+                    idempotent_request_record(
+                        workspace=self.workspace, claim=self.idempotency_claim, response=response
+                    )
+        except DatabaseError:
+            # Ending the transaction failed: the connection was lost (Django reconnects after a
+            # rollback, and PostgreSQL may still be down). Nothing was committed, so a refusal
+            # already made (the 503 of that lost connection, say) stands as the answer.
+            if response is None or 200 <= response.status_code < 300:
+                raise
         return response
 
     def handle_exception(self, exc: Exception) -> Any:
