@@ -16,16 +16,7 @@ from rest_framework.views import APIView
 from pmhub.accounts.models import ApiToken
 from pmhub.core.access import USER, WORKSPACE
 from pmhub.core.exceptions import ApplicationError
-from pmhub.workspaces.idempotency import (
-    HEADER as IDEMPOTENCY_HEADER,
-)
-from pmhub.workspaces.idempotency import (
-    Claim,
-    idempotency_key_read,
-    idempotent_request_claim,
-    idempotent_request_record,
-    request_fingerprint,
-)
+from pmhub.workspaces import idempotency
 from pmhub.workspaces.models import Membership, Workspace
 from pmhub.workspaces.roles import SAFE_METHODS, Role, role_allows, role_required_for
 from pmhub.workspaces.selectors import membership_get_for_user
@@ -74,10 +65,10 @@ class WorkspaceApiView(APIView):
     workspace: Workspace
     membership: Membership
     # Every POST takes this header (pmhub.workspaces.idempotency); the schema documents it.
-    idempotency_key_header = IDEMPOTENCY_HEADER
+    idempotency_key_header = idempotency.HEADER
     # Set for a POST with an Idempotency-Key.
     idempotency_fingerprint: str = ""
-    idempotency_claim: Claim | None = None
+    idempotency_claim: idempotency.Claim | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -93,9 +84,9 @@ class WorkspaceApiView(APIView):
 
     def dispatch(self, request: Any, *args: Any, workspace_slug: str = "", **kwargs: Any) -> Any:
         self.workspace_slug = workspace_slug
-        if request.method != "POST" or IDEMPOTENCY_HEADER not in request.headers:
+        if request.method != "POST" or idempotency.HEADER not in request.headers:
             return super().dispatch(request, *args, **kwargs)
-        self.idempotency_fingerprint = request_fingerprint(
+        self.idempotency_fingerprint = idempotency.request_fingerprint(
             method=request.method, full_path=request.get_full_path(), body=request.body
         )
         # The key's row commits with the work and its answer, or nothing does.
@@ -107,7 +98,7 @@ class WorkspaceApiView(APIView):
                     # Refused or failed: nothing may stay.
                     transaction.set_rollback(True)
                 elif self.idempotency_claim is not None:
-                    idempotent_request_record(
+                    idempotency.idempotent_request_record(
                         workspace=self.workspace, claim=self.idempotency_claim, response=response
                     )
         except DatabaseError:
@@ -155,8 +146,8 @@ class WorkspaceApiView(APIView):
             self._claim_idempotency_key(request)
 
     def _claim_idempotency_key(self, request: Request) -> None:
-        key = idempotency_key_read(request.headers)
-        claimed = idempotent_request_claim(
+        key = idempotency.idempotency_key_read(request.headers)
+        claimed = idempotency.idempotent_request_claim(
             workspace=self.workspace,
             user=request.user,
             key=key,
