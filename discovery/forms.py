@@ -188,12 +188,8 @@ class FeedbackCreateForm(forms.Form):
         self.fields["customer"].queryset = customers
 
     def chosen_customer(self) -> Customer | None:
-        """The customer this form was sent with, if it is one of the workspace's."""
-        if not self.is_bound:
-            return None
-        if self.is_valid() or "customer" not in self.errors:
-            return self.cleaned_data.get("customer")
-        return None
+        """The customer this (bound) form was sent with, if it is one of the workspace's."""
+        return None if "customer" in self.errors else self.cleaned_data.get("customer")
 
     def received_at(self) -> datetime | None:
         day = self.cleaned_data.get("received_on")

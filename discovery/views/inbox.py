@@ -20,7 +20,7 @@ from discovery.forms import (
     format_cursor,
     parse_cursor,
 )
-from discovery.models import Feedback, Insight
+from discovery.models import Customer, Feedback, Insight
 from pmhub.core.exceptions import ApplicationError
 from pmhub.core.forms import form_add_service_error
 from pmhub.workspaces.decorators import workspace_view
@@ -162,7 +162,7 @@ def _customer_options(request: HttpRequest, find: str, form: FeedbackCreateForm)
         workspace=request.workspace, query=find, limit=CUSTOMER_OPTIONS + 1
     )
     options = found[:CUSTOMER_OPTIONS]
-    chosen = form.chosen_customer() if form.is_bound else _customer_in(request, request.GET)
+    chosen = form.chosen_customer() if form.is_bound else _customer_in_query(request)
     if chosen is not None and chosen not in options:
         options.insert(0, chosen)
     return {
@@ -173,12 +173,15 @@ def _customer_options(request: HttpRequest, find: str, form: FeedbackCreateForm)
     }
 
 
-def _customer_in(request: HttpRequest, data: Any) -> Any:
+def _customer_in_query(request: HttpRequest) -> Customer | None:
     """The customer a search keeps chosen (`?customer=`): one of the workspace's, or None."""
-    raw = data.get("customer", "")
+    raw = request.GET.get("customer", "")
     if not raw.isdigit():
         return None
-    return selectors.customer_list(workspace=request.workspace).filter(id=int(raw)).first()
+    try:
+        return selectors.customer_get(workspace=request.workspace, customer_id=int(raw))
+    except Customer.DoesNotExist:
+        return None
 
 
 @workspace_view()

@@ -188,27 +188,30 @@ def _recovery_codes_issue(user: User) -> list[str]:
 def two_factor_enable(*, user: User, code: str, address: str) -> list[str]:
     """Turn two-factor on once `code` from the app being set up is right. Returns the recovery
     codes, which are shown this once: only their hashes are kept."""
-    _refuse_unless(user, on=False)
+    _require(user, on=False, refusal=ALREADY_ON)
     two_factor_code_use(user=user, code=code, address=address, recovery_allowed=False)
     with transaction.atomic():
-        user = _locked(user, on=False)
+        user = _locked(user, on=False, refusal=ALREADY_ON)
         user.two_factor_enabled_at = timezone.now()
         user.save(update_fields=["two_factor_enabled_at"])
         log.info("two-factor enabled: user=%s", user.pk)
         return _recovery_codes_issue(user)
 
 
-def _refuse_unless(user: User, *, on: bool) -> None:
-    if on and not user.has_two_factor:
-        raise ApplicationError("Turn on two-factor authentication first.")
-    if not on and user.has_two_factor:
-        raise ApplicationError("Two-factor authentication is already on.")
+ALREADY_ON = "Two-factor authentication is already on."
+ALREADY_OFF = "Two-factor authentication is already off."
+NOT_ON = "Turn on two-factor authentication first."
 
 
-def _locked(user: User, *, on: bool) -> User:
+def _require(user: User, *, on: bool, refusal: str) -> None:
+    if user.has_two_factor != on:
+        raise ApplicationError(refusal)
+
+
+def _locked(user: User, *, on: bool, refusal: str) -> User:
     """The user's row, locked, still with two-factor `on` (or off) as checked before."""
     user = User.objects.select_for_update().get(pk=user.pk)
-    _refuse_unless(user, on=on)
+    _require(user, on=on, refusal=refusal)
     return user
 
 
@@ -222,10 +225,10 @@ def _confirm(user: User, password_or_code: str, address: str) -> None:
 
 def recovery_codes_regenerate(*, user: User, password_or_code: str, address: str) -> list[str]:
     """New recovery codes for `user`; every earlier one stops working."""
-    _refuse_unless(user, on=True)
+    _require(user, on=True, refusal=NOT_ON)
     _confirm(user, password_or_code, address)
     with transaction.atomic():
-        user = _locked(user, on=True)
+        user = _locked(user, on=True, refusal=NOT_ON)
         log.info("two-factor recovery codes regenerated: user=%s", user.pk)
         return _recovery_codes_issue(user)
 
@@ -239,13 +242,10 @@ def _two_factor_remove(user: User) -> None:
 
 def two_factor_disable(*, user: User, password_or_code: str, address: str) -> User:
     """Turn two-factor off: the key and the recovery codes are deleted."""
-    if not user.has_two_factor:
-        raise ApplicationError("Two-factor authentication is already off.")
+    _require(user, on=True, refusal=ALREADY_OFF)
     _confirm(user, password_or_code, address)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
-        if not user.has_two_factor:
-            raise ApplicationError("Two-factor authentication is already off.")
+        user = _locked(user, on=True, refusal=ALREADY_OFF)
         _two_factor_remove(user)
         log.info("two-factor disabled: user=%s", user.pk)
         return user

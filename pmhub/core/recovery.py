@@ -40,8 +40,9 @@ def enqueue_again(rows: QuerySet[Any], enqueue: Callable[[Any], None]) -> int:
     skipped. The number of rows."""
     with transaction.atomic():
         locked = list(rows.select_for_update(skip_locked=True).order_by("id"))
+        if locked:
+            rows.filter(pk__in=[row.pk for row in locked]).update(updated_at=timezone.now())
         for row in locked:
-            row.save(update_fields=["updated_at"])
             enqueue(row)
     return len(locked)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -57,10 +57,8 @@ class Claim:
 
 
 def idempotency_key_read(headers: Any) -> str:
-    """The request's key ("" without the header); a malformed one raises IdempotencyKeyInvalid."""
-    key = headers.get(HEADER)
-    if key is None:
-        return ""
+    """The request's key; a malformed (or empty) one raises IdempotencyKeyInvalid."""
+    key = headers.get(HEADER, "")
     if not KEY_PATTERN.fullmatch(key):
         raise IdempotencyKeyInvalid(
             f"{HEADER} must be 1 to 255 printable ASCII characters, such as a UUID.",
@@ -134,7 +132,7 @@ def idempotent_request_record(*, workspace: Workspace, claim: Claim, response: A
     )
 
 
-def idempotent_requests_prune(*, now: Any = None) -> int:
+def idempotent_requests_prune(*, now: datetime | None = None) -> int:
     """Delete the keys older than KEY_TTL, in every workspace; the number deleted."""
     cutoff = (now or timezone.now()) - KEY_TTL
     # cross-workspace: expiry is by age alone, the same for every workspace.
